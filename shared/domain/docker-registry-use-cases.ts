@@ -1,0 +1,148 @@
+import type {
+  CreateDockerRegistryInput,
+  DockerRegistry,
+  DockerRegistryPage,
+  DockerRegistrySummary,
+  ListDockerRegistriesQuery,
+  UpdateDockerRegistryInput,
+} from './docker-registry.ts'
+import { CredentialNotFoundError } from './errors.ts'
+import type {
+  Clock,
+  CredentialChanges,
+  CredentialStore,
+  CredentialSummary,
+  IdGenerator,
+  SecretSealer,
+} from './ports.ts'
+
+/** A credential as the list shows it: no company, no envelope. */
+export function toDockerRegistrySummary(credential: CredentialSummary): DockerRegistrySummary {
+  return {
+    id: credential.id,
+    name: credential.name,
+    registry: credential.registry,
+    username: credential.username,
+    created_at: credential.createdAt,
+    updated_at: credential.updatedAt,
+  }
+}
+
+/** A credential as create, get and update show it; the envelope never leaves the store's layer. */
+export function toDockerRegistry(credential: CredentialSummary): DockerRegistry {
+  const { id, ...summary } = toDockerRegistrySummary(credential)
+  return { id, company_id: credential.companyId, ...summary }
+}
+
+/** Ports of the create use case. */
+export interface CreateDockerRegistryPorts {
+  store: CredentialStore
+  sealer: SecretSealer
+  clock: Clock
+  newId: IdGenerator
+}
+
+/**
+ * Stores a new credential for a company: seals the secret under a fresh data key bound to the
+ * company and credential, then writes the item. Nothing is written if sealing fails.
+ */
+export async function createDockerRegistry(
+  ports: CreateDockerRegistryPorts,
+  companyId: string,
+  input: CreateDockerRegistryInput,
+): Promise<DockerRegistry> {
+  const id = ports.newId()
+  const now = ports.clock().toISOString()
+  const secret = await ports.sealer.seal(input.secret, { companyId, credentialId: id })
+  const credential = {
+    companyId,
+    id,
+    name: input.name,
+    registry: input.registry,
+    username: input.username,
+    createdAt: now,
+    updatedAt: now,
+  }
+  await ports.store.create({ ...credential, secret })
+  return toDockerRegistry(credential)
+}
+
+/** Ports of the read-only use cases. */
+export interface ReadDockerRegistryPorts {
+  store: CredentialStore
+}
+
+/** One page of a company's credentials, newest first, without company ids. */
+export async function listDockerRegistries(
+  ports: ReadDockerRegistryPorts,
+  companyId: string,
+  query: ListDockerRegistriesQuery,
+): Promise<DockerRegistryPage> {
+  const page = await ports.store.list(companyId, query)
+  return {
+    data: page.items.map(toDockerRegistrySummary),
+    total: page.total,
+    offset: query.offset,
+    limit: query.limit,
+  }
+}
+
+/** One credential of the company, or CredentialNotFoundError (also for another company's id). */
+export async function getDockerRegistry(
+  ports: ReadDockerRegistryPorts,
+  companyId: string,
+  id: string,
+): Promise<DockerRegistry> {
+  const credential = await ports.store.find(companyId, id)
+  if (!credential) throw new CredentialNotFoundError()
+  return toDockerRegistry(credential)
+}
+
+/** Ports of the update use case. */
+export interface UpdateDockerRegistryPorts {
+  store: CredentialStore
+  sealer: SecretSealer
+  clock: Clock
+}
+
+/**
+ * Applies a partial update. Only fields that differ are written, so two concurrent updates of
+ * different fields both survive, and `updated_at` moves only when something changed. A new
+ * secret is always sealed under a fresh data key (a secret cannot be compared: it is never read).
+ */
+export async function updateDockerRegistry(
+  ports: UpdateDockerRegistryPorts,
+  companyId: string,
+  id: string,
+  input: UpdateDockerRegistryInput,
+): Promise<DockerRegistry> {
+  const current = await ports.store.find(companyId, id)
+  if (!current) throw new CredentialNotFoundError()
+
+  const changes: CredentialChanges = {}
+  if (input.name !== undefined && input.name !== current.name) changes.name = input.name
+  if (input.registry !== undefined && input.registry !== current.registry) changes.registry = input.registry
+  if (input.username !== undefined && input.username !== current.username) changes.username = input.username
+  if (input.secret !== undefined) {
+    changes.secret = await ports.sealer.seal(input.secret, { companyId, credentialId: id })
+  }
+  if (Object.keys(changes).length === 0) return toDockerRegistry(current)
+
+  const updated = await ports.store.update(companyId, id, changes, ports.clock().toISOString())
+  if (!updated) throw new CredentialNotFoundError()
+  return toDockerRegistry(updated)
+}
+
+/** Ports of the delete use case. */
+export interface DeleteDockerRegistryPorts {
+  store: CredentialStore
+}
+
+/** Deletes a credential of the company, or CredentialNotFoundError. */
+export async function deleteDockerRegistry(
+  ports: DeleteDockerRegistryPorts,
+  companyId: string,
+  id: string,
+): Promise<void> {
+  if (!(await ports.store.delete(companyId, id))) throw new CredentialNotFoundError()
+}

@@ -1,0 +1,45 @@
+import middy, { type MiddyfiedHandler } from '@middy/core'
+import httpHeaderNormalizer from '@middy/http-header-normalizer'
+import httpJsonBodyParser from '@middy/http-json-body-parser'
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
+import type { ApiKeyLookup } from '../domain/api-key.ts'
+import type { Clock } from '../domain/ports.ts'
+import { logger as defaultLogger } from '../runtime/logger.ts'
+import { authenticate, type CallerContext } from './middleware/authenticate.ts'
+import { bodySizeLimit } from './middleware/body-size-limit.ts'
+import { errorResponse } from './middleware/error-response.ts'
+import { type RequestIdContext, requestId } from './middleware/request-id.ts'
+import { type InputContext, type RequestSchemas, validateRequest } from './middleware/validate-request.ts'
+import type { Route } from './routes.ts'
+
+/** The context an API operation's handler sees. */
+export type ApiContext<Body, Query, Path> = Context &
+  RequestIdContext &
+  CallerContext &
+  InputContext<Body, Query, Path>
+
+/** Dependencies of the HTTP chain. */
+export interface ApiHandlerOptions<Body, Query, Path> {
+  schemas: RequestSchemas<Body, Query, Path>
+  keys: ApiKeyLookup
+  clock?: Clock
+  logger?: typeof defaultLogger
+}
+
+/**
+ * The Middy chain every authenticated API operation shares: request id, Sevalla errors,
+ * header normalizer, body limit and JSON parser (when the route takes a body), API key auth
+ * with the route's permission, then validation. Chain `.handler()` onto it.
+ */
+export function apiHandler<Body = undefined, Query = undefined, Path = undefined>(
+  route: Route,
+  { schemas, keys, clock = () => new Date(), logger = defaultLogger }: ApiHandlerOptions<Body, Query, Path>,
+): MiddyfiedHandler<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext<Body, Query, Path>> {
+  if (route.permission === null) throw new Error(`route ${route.operationId} is not authenticated`)
+  const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext<Body, Query, Path>>()
+    .use(requestId())
+    .use(errorResponse({ logger }))
+    .use(httpHeaderNormalizer())
+  if (route.hasBody) chain.use(bodySizeLimit()).use(httpJsonBodyParser())
+  return chain.use(authenticate({ keys, clock, permission: route.permission })).use(validateRequest(schemas))
+}

@@ -1,0 +1,70 @@
+import type { MiddlewareObj, Request } from '@middy/core'
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import type { APIGatewayProxyEvent, Context } from 'aws-lambda'
+import { type InputIssue, InvalidInputError } from '../../domain/errors.ts'
+
+/** The schemas of one operation's inputs; any Standard Schema (valibot's are). */
+export interface RequestSchemas<Body, Query, Path> {
+  body?: StandardSchemaV1<unknown, Body>
+  query?: StandardSchemaV1<unknown, Query>
+  path?: StandardSchemaV1<unknown, Path>
+}
+
+/** What this middleware adds to the Lambda context: the parsed, typed inputs. */
+export interface InputContext<Body, Query, Path> {
+  input: { body: Body; query: Query; path: Path }
+}
+
+function dotPath(issue: StandardSchemaV1.Issue, prefix: string): string {
+  const segments = (issue.path ?? []).map((segment) =>
+    String(typeof segment === 'object' ? segment.key : segment),
+  )
+  return [prefix, ...segments].filter(Boolean).join('.')
+}
+
+// query parameters arrive as strings; a parameter given twice is refused rather than guessed at.
+function queryObject(event: APIGatewayProxyEvent, issues: InputIssue[]): Record<string, string> {
+  const query: Record<string, string> = {}
+  const multi = event.multiValueQueryStringParameters ?? {}
+  for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
+    if ((multi[name]?.length ?? 1) > 1) issues.push({ path: name, message: 'must be given once' })
+    if (value !== undefined) query[name] = value
+  }
+  return query
+}
+
+async function validate<T>(
+  schema: StandardSchemaV1<unknown, T> | undefined,
+  value: unknown,
+  issues: InputIssue[],
+  prefix: string,
+): Promise<T> {
+  if (!schema) return undefined as T
+  const result = await schema['~standard'].validate(value)
+  if (result.issues) {
+    // a body that is not an object at all gets one issue with an empty path: "the body".
+    for (const issue of result.issues) issues.push({ path: dotPath(issue, prefix), message: issue.message })
+    return undefined as T
+  }
+  return result.value
+}
+
+/**
+ * Validates the body, query and path parameters against their schemas, and either puts the
+ * parsed values on `context.input` or throws one {@link InvalidInputError} listing every issue.
+ */
+export function validateRequest<Body = undefined, Query = undefined, Path = undefined>(
+  schemas: RequestSchemas<Body, Query, Path>,
+): MiddlewareObj<APIGatewayProxyEvent, unknown, Error, Context & InputContext<Body, Query, Path>> {
+  const validateRequestBefore = async (
+    request: Request<APIGatewayProxyEvent, unknown, Error, Context & InputContext<Body, Query, Path>>,
+  ) => {
+    const issues: InputIssue[] = []
+    const path = await validate(schemas.path, request.event.pathParameters ?? {}, issues, '')
+    const query = await validate(schemas.query, queryObject(request.event, issues), issues, '')
+    const body = await validate(schemas.body, request.event.body, issues, '')
+    if (issues.length > 0) throw new InvalidInputError(issues)
+    request.context.input = { body, query, path }
+  }
+  return { before: validateRequestBefore }
+}

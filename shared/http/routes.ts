@@ -1,0 +1,91 @@
+import type { Permission } from '../domain/api-key.ts'
+
+/** What a function may do with the secrets key; nothing public ever gets `decrypt`. */
+export type SecretsKeyAccess = 'none' | 'seal' | 'open'
+
+/** One HTTP operation: the single source of truth the CDK app and the local server both read. */
+export interface Route {
+  operationId: string
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE'
+  /** API Gateway resource path, with `{param}` placeholders. */
+  path: string
+  /** Folder under `functions/` holding the handler. */
+  functionName: string
+  /** Permission the API key needs; `null` for unauthenticated documents. */
+  permission: Permission | null
+  /** Whether the operation takes a JSON body (body limit and parser apply). */
+  hasBody: boolean
+  /** DynamoDB actions on credential items (`COMPANY#…` partitions). */
+  credentialActions: readonly string[]
+  secretsKey: SecretsKeyAccess
+}
+
+const COLLECTION = '/v3/docker-registries'
+const ITEM = '/v3/docker-registries/{id}'
+
+/** Every route of the public API. */
+export const routes = {
+  createDockerRegistry: {
+    operationId: 'createDockerRegistryV3',
+    method: 'POST',
+    path: COLLECTION,
+    functionName: 'create-docker-registry',
+    permission: 'docker_registries:write',
+    hasBody: true,
+    credentialActions: ['dynamodb:PutItem'],
+    secretsKey: 'seal',
+  },
+  listDockerRegistries: {
+    operationId: 'listDockerRegistriesV3',
+    method: 'GET',
+    path: COLLECTION,
+    functionName: 'list-docker-registries',
+    permission: 'docker_registries:read',
+    hasBody: false,
+    credentialActions: ['dynamodb:Query'],
+    secretsKey: 'none',
+  },
+  getDockerRegistry: {
+    operationId: 'getDockerRegistryV3',
+    method: 'GET',
+    path: ITEM,
+    functionName: 'get-docker-registry',
+    permission: 'docker_registries:read',
+    hasBody: false,
+    credentialActions: ['dynamodb:GetItem'],
+    secretsKey: 'none',
+  },
+  updateDockerRegistry: {
+    operationId: 'updateDockerRegistryV3',
+    method: 'PATCH',
+    path: ITEM,
+    functionName: 'update-docker-registry',
+    permission: 'docker_registries:write',
+    hasBody: true,
+    credentialActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    secretsKey: 'seal',
+  },
+  deleteDockerRegistry: {
+    operationId: 'deleteDockerRegistryV3',
+    method: 'DELETE',
+    path: ITEM,
+    functionName: 'delete-docker-registry',
+    permission: 'docker_registries:write',
+    hasBody: false,
+    credentialActions: ['dynamodb:DeleteItem'],
+    secretsKey: 'none',
+  },
+  getOpenApiDocument: {
+    operationId: 'getOpenApiDocument',
+    method: 'GET',
+    path: '/v3/openapi.json',
+    functionName: 'get-openapi-document',
+    permission: null,
+    hasBody: false,
+    credentialActions: [],
+    secretsKey: 'none',
+  },
+} as const satisfies Record<string, Route>
+
+/** The routes as a list, in a stable order. */
+export const routeList: readonly Route[] = Object.values(routes)

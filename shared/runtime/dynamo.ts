@@ -1,0 +1,14 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { requiredEnv } from './config.ts'
+
+/**
+ * The container's one DynamoDB client. The endpoint follows the SDK's own settings
+ * (`AWS_ENDPOINT_URL_DYNAMODB` points it at the local stack).
+ */
+export const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+})
+
+/** The single table's name. */
+export const tableName = requiredEnv('TABLE_NAME')
