@@ -1,0 +1,83 @@
+import type { AddressInfo } from 'node:net'
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb'
+import dynalite from 'dynalite'
+
+/** A running in-process DynamoDB (dynalite: the real DynamoDB wire protocol). */
+export interface LocalDynamoDb {
+  endpoint: string
+  /** Requests served, by operation (`PutItem`), or all of them. */
+  requestCount(operation?: string): number
+  close(): Promise<void>
+}
+
+/** Options of {@link startDynamoDb}. */
+export interface LocalDynamoDbOptions {
+  host?: string
+  /** 0 picks a free port. */
+  port?: number
+  /** LevelDB folder; in memory when absent. */
+  dataDir?: string
+}
+
+/** Starts dynalite on loopback. */
+export async function startDynamoDb({
+  host = '127.0.0.1',
+  port = 0,
+  dataDir,
+}: LocalDynamoDbOptions = {}): Promise<LocalDynamoDb> {
+  const server = dynalite({
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+    ...(dataDir ? { path: dataDir } : {}),
+  })
+  const counts = new Map<string, number>()
+  server.prependListener('request', (request) => {
+    const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown'
+    counts.set(operation, (counts.get(operation) ?? 0) + 1)
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => resolve())
+  })
+  const address = server.address() as AddressInfo
+  return {
+    endpoint: `http://${host}:${address.port}`,
+    requestCount: (operation) =>
+      operation ? (counts.get(operation) ?? 0) : [...counts.values()].reduce((sum, count) => sum + count, 0),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
+
+/** Creates the single table (pk/sk, as the CDK stack defines it) unless it exists. */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(new DescribeTableCommand({ TableName: tableName }))
+    return
+  } catch (error) {
+    if (!(error instanceof ResourceNotFoundException)) throw error
+  }
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'pk', AttributeType: 'S' },
+        { AttributeName: 'sk', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+    }),
+  )
+}

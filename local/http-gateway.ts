@@ -1,0 +1,206 @@
+import { randomUUID } from 'node:crypto'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
+import type { Route } from '../shared/http/routes.ts'
+
+/** A Lambda proxy handler as the functions export it. */
+export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>
+
+/** API Gateway's own payload limit: the gateway refuses larger bodies before any function runs. */
+const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+
+/** API Gateway's integration timeout, as a handler's remaining time. */
+const INTEGRATION_TIMEOUT_MS = 29_000
+
+interface RouteMatch {
+  route: Route
+  pathParameters: Record<string, string> | null
+}
+
+function matchPath(template: string, path: string): Record<string, string> | null | false {
+  const expected = template.split('/')
+  const actual = path.split('/')
+  if (expected.length !== actual.length) return false
+  const parameters: Record<string, string> = {}
+  for (const [index, segment] of expected.entries()) {
+    const value = actual[index] ?? ''
+    const parameter = /^\{(\w+)\}$/.exec(segment)?.[1]
+    if (parameter) {
+      if (!value) return false
+      parameters[parameter] = decodeURIComponent(value)
+    } else if (segment !== value) {
+      return false
+    }
+  }
+  return Object.keys(parameters).length > 0 ? parameters : null
+}
+
+function gatewayError(
+  response: ServerResponse,
+  status: number,
+  message: string,
+  code: string,
+  requestId: string,
+) {
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId })
+  response.end(JSON.stringify({ message, status, data: { code, message } }))
+}
+
+async function readBody(request: IncomingMessage): Promise<Buffer | 'too large'> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length
+    if (size > GATEWAY_MAX_BODY_BYTES) return 'too large'
+    chunks.push(chunk as Buffer)
+  }
+  return Buffer.concat(chunks)
+}
+
+function toEvent(
+  request: IncomingMessage,
+  url: URL,
+  match: RouteMatch,
+  body: Buffer,
+  requestId: string,
+): APIGatewayProxyEvent {
+  const headers: Record<string, string> = {}
+  const multiValueHeaders: Record<string, string[]> = {}
+  for (let index = 0; index < request.rawHeaders.length; index += 2) {
+    const name = request.rawHeaders[index] as string
+    const value = request.rawHeaders[index + 1] as string
+    headers[name] = value
+    multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value]
+  }
+  const query: Record<string, string> = {}
+  const multiValueQuery: Record<string, string[]> = {}
+  for (const [name, value] of url.searchParams) {
+    query[name] = value
+    multiValueQuery[name] = [...(multiValueQuery[name] ?? []), value]
+  }
+  const hasQuery = Object.keys(query).length > 0
+  return {
+    resource: match.route.path,
+    path: url.pathname,
+    httpMethod: request.method ?? 'GET',
+    headers,
+    multiValueHeaders,
+    queryStringParameters: hasQuery ? query : null,
+    multiValueQueryStringParameters: hasQuery ? multiValueQuery : null,
+    pathParameters: match.pathParameters,
+    stageVariables: null,
+    body: body.length > 0 ? body.toString('utf8') : null,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: '000000000000',
+      apiId: 'local',
+      authorizer: null,
+      protocol: `HTTP/${request.httpVersion}`,
+      httpMethod: request.method ?? 'GET',
+      identity: {
+        sourceIp: request.socket.remoteAddress ?? '127.0.0.1',
+      } as APIGatewayProxyEvent['requestContext']['identity'],
+      path: url.pathname,
+      stage: 'local',
+      requestId,
+      requestTimeEpoch: Date.now(),
+      resourceId: 'local',
+      resourcePath: match.route.path,
+    },
+  }
+}
+
+function lambdaContext(route: Route, requestId: string): Context {
+  const deadline = Date.now() + INTEGRATION_TIMEOUT_MS
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: route.functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${route.functionName}`,
+    memoryLimitInMB: '256',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${route.functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  }
+}
+
+/** Options of {@link startHttpGateway}. */
+export interface HttpGatewayOptions {
+  routes: readonly Route[]
+  loadHandler: (route: Route) => Promise<ProxyHandler>
+  host?: string
+  /** 0 picks a free port. */
+  port?: number
+}
+
+/** A running local API Gateway. */
+export interface HttpGateway {
+  baseUrl: string
+  server: Server
+  close(): Promise<void>
+}
+
+/**
+ * Serves the route table the way API Gateway's Lambda proxy integration does: the same REST
+ * (v1) proxy events, the same handlers, the 10 MB payload limit.
+ */
+export async function startHttpGateway({
+  routes,
+  loadHandler,
+  host = '127.0.0.1',
+  port = 0,
+}: HttpGatewayOptions): Promise<HttpGateway> {
+  const server = createServer(async (request, response) => {
+    const requestId = randomUUID()
+    try {
+      const url = new URL(request.url ?? '/', 'http://localhost')
+      const candidates = routes.flatMap((route) => {
+        const pathParameters = matchPath(route.path, url.pathname)
+        return pathParameters === false ? [] : [{ route, pathParameters }]
+      })
+      if (candidates.length === 0)
+        return gatewayError(response, 404, 'Not found', 'route_not_found', requestId)
+      const match = candidates.find((candidate) => candidate.route.method === request.method)
+      if (!match) return gatewayError(response, 405, 'Method not allowed', 'method_not_allowed', requestId)
+      const body = await readBody(request)
+      if (body === 'too large')
+        return gatewayError(response, 413, 'Payload too large', 'payload_too_large', requestId)
+
+      const handler = await loadHandler(match.route)
+      const result = await handler(
+        toEvent(request, url, match, body, requestId),
+        lambdaContext(match.route, requestId),
+      )
+      const headers: Record<string, string | string[]> = { ...result.multiValueHeaders } as Record<
+        string,
+        string[]
+      >
+      for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value)
+      response.writeHead(result.statusCode, headers)
+      response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body)
+    } catch {
+      // a handler that throws is what API Gateway reports as a 502; nothing of the error is shown.
+      if (!response.headersSent) gatewayError(response, 502, 'Bad gateway', 'bad_gateway', requestId)
+      else response.destroy()
+    }
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => resolve())
+  })
+  const address = server.address() as AddressInfo
+  return {
+    baseUrl: `http://${host}:${address.port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}

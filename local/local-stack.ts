@@ -1,0 +1,156 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { createDynamoApiKeyStore } from '../shared/adapters/api-key-store.ts'
+import { generateApiKey, hashApiKey, isWellFormedApiKey, permissionsFor } from '../shared/domain/api-key.ts'
+import { type Route, routeList } from '../shared/http/routes.ts'
+import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
+import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
+import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
+
+/** Settings of the local stack; `npm start` reads them from the environment. */
+export interface LocalStackOptions {
+  host?: string
+  /** HTTP port of the API; 0 picks a free one. */
+  port?: number
+  /** DynamoDB port; 0 picks a free one. */
+  dynamoDbPort?: number
+  /** Keeps table data and KMS key material here, so a restart can still decrypt. */
+  dataDir?: string
+  /** The development API key (`rcs_…`); a new one is minted when absent. */
+  apiKey?: string
+  /** The development company. */
+  companyId?: string
+  tableName?: string
+}
+
+/** A running local stack. */
+export interface LocalStack {
+  baseUrl: string
+  apiKey: string
+  companyId: string
+  tableName: string
+  secretsKeyArn: string
+  dynamoDb: LocalDynamoDb
+  kms: KmsEmulator
+  gateway: HttpGateway
+  close(): Promise<void>
+}
+
+/** The company the local stack's development key belongs to, unless told otherwise. */
+export const DEFAULT_LOCAL_COMPANY_ID = '0195f1f6-8f5e-7000-8000-000000000001'
+
+/** The table the local stack creates, unless told otherwise. */
+export const DEFAULT_LOCAL_TABLE = 'registry-credentials-local'
+
+const SECRETS_KEY_ALIAS = 'alias/registry-credentials-secrets'
+
+// the handlers read their configuration when first imported, exactly as on Lambda: the
+// environment is set before any handler module loads.
+function configureEnvironment(settings: Record<string, string>): void {
+  for (const [name, value] of Object.entries(settings)) process.env[name] = value
+}
+
+/**
+ * Starts the whole stack in this process: dynalite, the KMS emulator, the table, a development
+ * company and API key, and the route table's real handlers behind a local API Gateway.
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const {
+    host = '127.0.0.1',
+    port = 0,
+    dynamoDbPort = 0,
+    dataDir,
+    companyId = DEFAULT_LOCAL_COMPANY_ID,
+    tableName = DEFAULT_LOCAL_TABLE,
+  } = options
+  if (options.apiKey !== undefined && !isWellFormedApiKey(options.apiKey)) {
+    throw new Error('LOCAL_API_KEY must look like rcs_ followed by 43 base64url characters')
+  }
+  if (dataDir) mkdirSync(dataDir, { recursive: true })
+
+  const dynamoDb = await startDynamoDb({
+    host,
+    port: dynamoDbPort,
+    ...(dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {}),
+  })
+  const kms = await startKmsEmulator({ host, ...(dataDir ? { dataDir } : {}) })
+  const { arn: secretsKeyArn } = await kms.ensureKey({
+    alias: SECRETS_KEY_ALIAS,
+    description: 'docker registry secrets (local)',
+  })
+
+  configureEnvironment({
+    AWS_REGION: kms.region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
+    AWS_ENDPOINT_URL_KMS: kms.endpoint,
+    TABLE_NAME: tableName,
+    SECRETS_KEY_ARN: secretsKeyArn,
+    POWERTOOLS_SERVICE_NAME: 'registry-credentials-local',
+  })
+
+  const dynamoClient = new DynamoDBClient({ endpoint: dynamoDb.endpoint, region: kms.region })
+  await ensureTable(dynamoClient, tableName)
+  const apiKey = await ensureDevelopmentKey(
+    DynamoDBDocumentClient.from(dynamoClient),
+    tableName,
+    companyId,
+    options.apiKey,
+  )
+  dynamoClient.destroy()
+
+  const handlers = new Map<string, Promise<ProxyHandler>>()
+  const loadHandler = (route: Route) => {
+    let handler = handlers.get(route.functionName)
+    if (!handler) {
+      const url = new URL(`../functions/${route.functionName}/handler.ts`, import.meta.url)
+      handler = import(url.href).then((module: { handler: ProxyHandler }) => module.handler)
+      handlers.set(route.functionName, handler)
+    }
+    return handler
+  }
+  const gateway = await startHttpGateway({ routes: routeList, loadHandler, host, port })
+
+  return {
+    baseUrl: `${gateway.baseUrl}/v3`,
+    apiKey,
+    companyId,
+    tableName,
+    secretsKeyArn,
+    dynamoDb,
+    kms,
+    gateway,
+    async close() {
+      await gateway.close()
+      await kms.close()
+      await dynamoDb.close()
+    },
+  }
+}
+
+async function ensureDevelopmentKey(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  companyId: string,
+  fixedKey: string | undefined,
+): Promise<string> {
+  const store = createDynamoApiKeyStore({ client, tableName })
+  const { key, hash } = fixedKey ? { key: fixedKey, hash: hashApiKey(fixedKey) } : generateApiKey()
+  const existing = await store.find(hash)
+  if (existing) {
+    if (existing.companyId !== companyId) throw new Error('LOCAL_API_KEY already belongs to another company')
+    return key
+  }
+  await store.create({
+    hash,
+    companyId,
+    name: 'local development',
+    permissions: permissionsFor({ readOnly: false }),
+    enabled: true,
+    createdAt: new Date().toISOString(),
+  })
+  return key
+}
