@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // integration files each start their own local stack on ephemeral ports
     fileParallelism: true,
+    // the functions' logger: quiet in tests, raised by the tests that inspect log output
+    env: { POWERTOOLS_LOG_LEVEL: 'WARN' },
   },
 })

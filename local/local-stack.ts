@@ -23,6 +23,11 @@ export interface LocalStackOptions {
   /** The development company. */
   companyId?: string
   tableName?: string
+  /**
+   * Test seam: given a service's real endpoint, returns the endpoint the functions should use
+   * (a fault-injecting proxy in front of it, say). The stack's own setup uses the real one.
+   */
+  interpose?: (service: 'dynamodb' | 'kms', endpoint: string) => Promise<string>
 }
 
 /** A running local stack. */
@@ -81,12 +86,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     description: 'docker registry secrets (local)',
   })
 
+  const interpose = options.interpose ?? (async (_service: string, endpoint: string) => endpoint)
   configureEnvironment({
     AWS_REGION: kms.region,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: dynamoDb.endpoint,
-    AWS_ENDPOINT_URL_KMS: kms.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: await interpose('dynamodb', dynamoDb.endpoint),
+    AWS_ENDPOINT_URL_KMS: await interpose('kms', kms.endpoint),
     TABLE_NAME: tableName,
     SECRETS_KEY_ARN: secretsKeyArn,
     POWERTOOLS_SERVICE_NAME: 'registry-credentials-local',

@@ -33,6 +33,12 @@ function queryObject(event: APIGatewayProxyEvent, issues: InputIssue[]): Record<
   return query
 }
 
+// every body of this API is a JSON object; valibot's object schemas would take an array for one
+// and report its indexes as unknown properties.
+function isJsonObject(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
 async function validate<T>(
   schema: StandardSchemaV1<unknown, T> | undefined,
   value: unknown,
@@ -62,7 +68,10 @@ export function validateRequest<Body = undefined, Query = undefined, Path = unde
     const issues: InputIssue[] = []
     const path = await validate(schemas.path, request.event.pathParameters ?? {}, issues, '')
     const query = await validate(schemas.query, queryObject(request.event, issues), issues, '')
-    const body = await validate(schemas.body, request.event.body, issues, '')
+    const rawBody = request.event.body as unknown
+    let body: Body = undefined as Body
+    if (schemas.body && !isJsonObject(rawBody)) issues.push({ path: '', message: 'must be a JSON object' })
+    else body = await validate(schemas.body, rawBody, issues, '')
     if (issues.length > 0) throw new InvalidInputError(issues)
     request.context.input = { body, query, path }
   }

@@ -1,0 +1,78 @@
+import { createServer, request as httpRequest } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/** An AWS JSON-protocol error to answer with. */
+export interface InjectedFault {
+  status: number
+  /** `__type` of the error, e.g. `ThrottlingException`. */
+  type: string
+  message?: string
+}
+
+/** A proxy in front of a local AWS-protocol server that can fail chosen operations. */
+export interface FaultProxy {
+  endpoint: string
+  /** Every call of `operation` (the X-Amz-Target suffix, e.g. `PutItem`) fails with `fault`. */
+  fail(operation: string, fault: InjectedFault): void
+  /** Every call of `operation` has its connection dropped, as a network failure would. */
+  drop(operation: string): void
+  /** Stops failing anything. */
+  heal(): void
+  /** Calls of `operation` that reached the proxy. */
+  attempts(operation: string): number
+  close(): Promise<void>
+}
+
+/**
+ * Starts a pass-through proxy to `upstream`. The SDK sees real wire-format errors from it, so
+ * its retry and error classification run exactly as against AWS.
+ */
+export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
+  const target = new URL(upstream)
+  const faults = new Map<string, InjectedFault | 'drop'>()
+  const attempts = new Map<string, number>()
+  const server = createServer((request, response) => {
+    const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? ''
+    attempts.set(operation, (attempts.get(operation) ?? 0) + 1)
+    const fault = faults.get(operation)
+    if (fault === 'drop') {
+      request.socket.destroy()
+      return
+    }
+    if (fault) {
+      request.resume()
+      response.writeHead(fault.status, { 'content-type': 'application/x-amz-json-1.0' })
+      response.end(JSON.stringify({ __type: fault.type, message: fault.message ?? 'injected fault' }))
+      return
+    }
+    const forwarded = httpRequest(
+      {
+        host: target.hostname,
+        port: target.port,
+        path: request.url,
+        method: request.method,
+        headers: request.headers,
+      },
+      (upstreamResponse) => {
+        response.writeHead(upstreamResponse.statusCode ?? 502, upstreamResponse.headers)
+        upstreamResponse.pipe(response)
+      },
+    )
+    forwarded.on('error', () => response.destroy())
+    request.pipe(forwarded)
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    fail: (operation, fault) => faults.set(operation, fault),
+    drop: (operation) => faults.set(operation, 'drop'),
+    heal: () => faults.clear(),
+    attempts: (operation) => attempts.get(operation) ?? 0,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections()
+        server.close(() => resolve())
+      }),
+  }
+}
