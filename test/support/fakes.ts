@@ -1,0 +1,93 @@
+import type {
+  CredentialChanges,
+  CredentialPage,
+  CredentialStore,
+  CredentialSummary,
+  SealedSecret,
+  SecretContext,
+  SecretSealer,
+  StoredCredential,
+} from '../../shared/domain/ports.ts'
+
+/** An in-memory credential store with the DynamoDB store's semantics. */
+export class InMemoryCredentialStore implements CredentialStore {
+  readonly items = new Map<string, StoredCredential>()
+  private key = (companyId: string, id: string) => `${companyId}/${id}`
+
+  async create(credential: StoredCredential): Promise<void> {
+    const key = this.key(credential.companyId, credential.id)
+    if (this.items.has(key)) throw new Error('exists')
+    this.items.set(key, structuredClone(credential))
+  }
+
+  async find(companyId: string, id: string): Promise<CredentialSummary | undefined> {
+    const item = this.items.get(this.key(companyId, id))
+    if (!item) return undefined
+    const { secret: _, ...summary } = item
+    return summary
+  }
+
+  async findSealed(companyId: string, id: string): Promise<StoredCredential | undefined> {
+    return this.items.get(this.key(companyId, id))
+  }
+
+  async list(companyId: string, { limit, offset }: { limit: number; offset: number }): Promise<CredentialPage> {
+    const mine = [...this.items.values()]
+      .filter((item) => item.companyId === companyId)
+      .sort((a, b) => b.id.localeCompare(a.id))
+      .map(({ secret: _, ...summary }) => summary)
+    return { items: mine.slice(offset, offset + limit), total: mine.length }
+  }
+
+  async update(companyId: string, id: string, changes: CredentialChanges, updatedAt: string) {
+    const item = this.items.get(this.key(companyId, id))
+    if (!item) return undefined
+    Object.assign(item, Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)), {
+      updatedAt,
+    })
+    return this.find(companyId, id)
+  }
+
+  async delete(companyId: string, id: string): Promise<boolean> {
+    return this.items.delete(this.key(companyId, id))
+  }
+}
+
+/** A sealer that records what it sealed and produces a recognisable, fake envelope. */
+export class RecordingSealer implements SecretSealer {
+  readonly sealed: { plaintext: string; context: SecretContext }[] = []
+  failWith: Error | undefined
+
+  async seal(plaintext: string, context: SecretContext): Promise<SealedSecret> {
+    if (this.failWith) throw this.failWith
+    this.sealed.push({ plaintext, context })
+    const n = this.sealed.length
+    return {
+      version: 1,
+      keyId: 'arn:aws:kms:us-east-1:000000000000:key/fake',
+      encryptedKey: new Uint8Array([n]),
+      iv: new Uint8Array(12),
+      tag: new Uint8Array(16),
+      ciphertext: new Uint8Array([n, n]),
+    }
+  }
+}
+
+/** A clock that only moves when told to. */
+export function fixedClock(start = '2026-01-02T03:04:05.678Z') {
+  let now = new Date(start)
+  const clock = () => new Date(now)
+  clock.advance = (ms: number) => {
+    now = new Date(now.getTime() + ms)
+  }
+  return clock
+}
+
+/** Ids in creation order, UUIDv7-shaped. */
+export function sequentialIds() {
+  let n = 0
+  return () => {
+    n += 1
+    return `0195f1f6-8f5e-7000-8000-${String(n).padStart(12, '0')}`
+  }
+}

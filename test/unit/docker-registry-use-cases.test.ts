@@ -1,0 +1,148 @@
+import { beforeEach, describe, expect, it } from 'vitest'
+import {
+  createDockerRegistry,
+  deleteDockerRegistry,
+  getDockerRegistry,
+  listDockerRegistries,
+  updateDockerRegistry,
+} from '../../shared/domain/docker-registry-use-cases.ts'
+import { CredentialNotFoundError, DependencyUnavailableError } from '../../shared/domain/errors.ts'
+import { fixedClock, InMemoryCredentialStore, RecordingSealer, sequentialIds } from '../support/fakes.ts'
+
+const companyId = '11111111-1111-4111-8111-111111111111'
+const otherCompanyId = '22222222-2222-4222-8222-222222222222'
+const input = { name: 'Hub', registry: 'dockerHub' as const, username: 'me', secret: 'sup3r-secret' }
+
+let store: InMemoryCredentialStore
+let sealer: RecordingSealer
+let clock: ReturnType<typeof fixedClock>
+let ports: Parameters<typeof createDockerRegistry>[0]
+
+beforeEach(() => {
+  store = new InMemoryCredentialStore()
+  sealer = new RecordingSealer()
+  clock = fixedClock()
+  ports = { store, sealer, clock, newId: sequentialIds() }
+})
+
+describe('createDockerRegistry', () => {
+  it('returns the credential without its secret', async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+
+    expect(created).toEqual({
+      id: '0195f1f6-8f5e-7000-8000-000000000001',
+      company_id: companyId,
+      name: 'Hub',
+      registry: 'dockerHub',
+      username: 'me',
+      created_at: '2026-01-02T03:04:05.678Z',
+      updated_at: '2026-01-02T03:04:05.678Z',
+    })
+  })
+
+  it('seals the secret bound to the company and the new id', async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+
+    expect(sealer.sealed).toEqual([{ plaintext: 'sup3r-secret', context: { companyId, credentialId: created.id } }])
+  })
+
+  it('stores only the sealed secret', async () => {
+    await createDockerRegistry(ports, companyId, input)
+
+    const stored = [...store.items.values()][0]
+    expect(JSON.stringify(stored)).not.toContain('sup3r-secret')
+    expect(stored?.secret.version).toBe(1)
+  })
+
+  it('stores nothing when sealing fails', async () => {
+    sealer.failWith = new DependencyUnavailableError('KMS', 1)
+
+    await expect(createDockerRegistry(ports, companyId, input)).rejects.toBeInstanceOf(DependencyUnavailableError)
+    expect(store.items.size).toBe(0)
+  })
+})
+
+describe('getDockerRegistry', () => {
+  it("finds the company's credential", async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+
+    await expect(getDockerRegistry(ports, companyId, created.id)).resolves.toEqual(created)
+  })
+
+  it("treats another company's id as unknown", async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+
+    await expect(getDockerRegistry(ports, otherCompanyId, created.id)).rejects.toBeInstanceOf(CredentialNotFoundError)
+  })
+})
+
+describe('listDockerRegistries', () => {
+  it('pages newest first without company ids', async () => {
+    for (let n = 0; n < 3; n += 1) await createDockerRegistry(ports, companyId, { ...input, name: `n${n}` })
+
+    const page = await listDockerRegistries(ports, companyId, { limit: 2, offset: 1 })
+
+    expect(page.total).toBe(3)
+    expect(page.data.map((item) => item.name)).toEqual(['n1', 'n0'])
+    expect(page.data[0]).not.toHaveProperty('company_id')
+    expect({ offset: page.offset, limit: page.limit }).toEqual({ offset: 1, limit: 2 })
+  })
+})
+
+describe('updateDockerRegistry', () => {
+  it('returns the credential unchanged, without writing, for an empty update', async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+    clock.advance(1000)
+
+    const updated = await updateDockerRegistry(ports, companyId, created.id, {})
+
+    expect(updated).toEqual(created)
+  })
+
+  it('keeps updated_at when every given field equals the stored one', async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+    clock.advance(1000)
+
+    const updated = await updateDockerRegistry(ports, companyId, created.id, { name: 'Hub', username: 'me' })
+
+    expect(updated.updated_at).toBe(created.updated_at)
+  })
+
+  it('moves updated_at and changes only the given field', async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+    clock.advance(1000)
+
+    const updated = await updateDockerRegistry(ports, companyId, created.id, { name: 'Renamed' })
+
+    expect(updated).toEqual({ ...created, name: 'Renamed', updated_at: '2026-01-02T03:04:06.678Z' })
+  })
+
+  it('reseals a new secret with a fresh data key', async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+    const before = store.items.get(`${companyId}/${created.id}`)?.secret
+
+    await updateDockerRegistry(ports, companyId, created.id, { secret: 'rotated-secret' })
+
+    expect(sealer.sealed.at(-1)).toEqual({ plaintext: 'rotated-secret', context: { companyId, credentialId: created.id } })
+    expect(store.items.get(`${companyId}/${created.id}`)?.secret).not.toEqual(before)
+  })
+
+  it("refuses another company's credential", async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+
+    await expect(updateDockerRegistry(ports, otherCompanyId, created.id, { name: 'x' })).rejects.toBeInstanceOf(
+      CredentialNotFoundError,
+    )
+    expect((await getDockerRegistry(ports, companyId, created.id)).name).toBe('Hub')
+  })
+})
+
+describe('deleteDockerRegistry', () => {
+  it('deletes once, then reports not found', async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+
+    await deleteDockerRegistry(ports, companyId, created.id)
+
+    await expect(deleteDockerRegistry(ports, companyId, created.id)).rejects.toBeInstanceOf(CredentialNotFoundError)
+  })
+})
