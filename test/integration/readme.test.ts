@@ -1,0 +1,120 @@
+import { execFile } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb'
+import { KMSClient } from '@aws-sdk/client-kms'
+import { unmarshall } from '@aws-sdk/util-dynamodb'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { fromEnvelopeAttribute } from '../../shared/adapters/docker-registry-store.ts'
+import { createKmsOpener } from '../../shared/adapters/kms-envelope.ts'
+import { generateApiKey } from '../../shared/domain/api-key.ts'
+import { runNpmStart, type StartedLocalStack } from '../support/npm-start.ts'
+
+const run = promisify(execFile)
+const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+
+/** The shell block that follows `<!-- readme-test: name -->` in the README. */
+function readmeBlock(name: string): string {
+  const match = new RegExp(`<!-- readme-test: ${name} -->\\n\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(README)
+  if (!match?.[1]) throw new Error(`README has no readme-test block "${name}"`)
+  return match[1]
+}
+
+// the README's examples, as pasted, against the running stack's port instead of 3000
+async function runReadmeBlock(stack: StartedLocalStack, name: string, env: Record<string, string>) {
+  const script = readmeBlock(name).replaceAll('http://127.0.0.1:3000/v3', stack.baseUrl)
+  const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', script], {
+    env: { ...process.env, ...env },
+  })
+  return stdout
+}
+
+describe('the README, followed as a new user would', () => {
+  let stack: StartedLocalStack
+
+  beforeAll(async () => {
+    stack = await runNpmStart()
+  })
+
+  afterAll(async () => {
+    await stack?.stop()
+  })
+
+  it('npm start prints a base URL, an API key, the company and the endpoints', () => {
+    expect(stack.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v3$/)
+    expect(stack.apiKey).toMatch(/^rcs_[A-Za-z0-9_-]{43}$/)
+    expect(stack.companyId).toBe('0195f1f6-8f5e-7000-8000-000000000001')
+    expect(stack.dynamoDbEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+    expect(stack.kmsEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/)
+  })
+
+  it('creates a credential with the curl example and the printed key', async () => {
+    const stdout = await runReadmeBlock(stack, 'create', { API_KEY: stack.apiKey })
+
+    expect(JSON.parse(stdout)).toMatchObject({
+      company_id: stack.companyId,
+      name: 'My Docker Hub',
+      registry: 'dockerHub',
+      username: 'my-docker-user',
+    })
+  })
+
+  it('lists, gets, updates and deletes with the curl examples', async () => {
+    const created = JSON.parse(await runReadmeBlock(stack, 'create', { API_KEY: stack.apiKey }))
+
+    const stdout = await runReadmeBlock(stack, 'operations', { API_KEY: stack.apiKey, ID: created.id })
+
+    expect(stdout).toContain(`"total":`)
+    expect(stdout).toContain(`"id":"${created.id}"`)
+    expect(stdout).toContain('"name":"Docker Hub (CI)"')
+    expect(stdout).toContain('{"message":"Docker registry credential deleted"}')
+    expect(stdout).toContain('"openapi":"3.1.0"')
+    expect(stdout).not.toContain('a-rotated-token')
+  })
+})
+
+describe('the local stack with LOCAL_DATA_DIR', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'registry-credentials-'))
+  const { key } = generateApiKey()
+
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
+  it('keeps credentials, the fixed key and their decryptability across a restart', async () => {
+    const first = await runNpmStart({ LOCAL_DATA_DIR: dataDir, LOCAL_API_KEY: key })
+    const created = await fetch(`${first.baseUrl}/docker-registries`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'kept', username: 'me', secret: 'kept-across-restarts' }),
+    }).then((response) => response.json())
+    await first.stop()
+
+    const second = await runNpmStart({ LOCAL_DATA_DIR: dataDir, LOCAL_API_KEY: key })
+    try {
+      const fetched = await fetch(`${second.baseUrl}/docker-registries/${created.id}`, {
+        headers: { authorization: `Bearer ${key}` },
+      })
+      expect(fetched.status).toBe(200)
+      const credentials = { accessKeyId: 'local', secretAccessKey: 'local' }
+      const dynamo = new DynamoDBClient({
+        endpoint: second.dynamoDbEndpoint,
+        region: 'us-east-1',
+        credentials,
+      })
+      const table = /table (\S+)\)/.exec(second.output())?.[1]
+      const { Items = [] } = await dynamo.send(new ScanCommand({ TableName: table }))
+      const item = Items.map((raw) => unmarshall(raw)).find((candidate) => candidate.id === created.id)
+      const opener = createKmsOpener({
+        kms: new KMSClient({ endpoint: second.kmsEndpoint, region: 'us-east-1', credentials }),
+      })
+      const secret = await opener.open(fromEnvelopeAttribute(item?.secret_envelope), {
+        companyId: second.companyId,
+        credentialId: created.id,
+      })
+      expect(secret).toBe('kept-across-restarts')
+    } finally {
+      await second.stop()
+    }
+  })
+})

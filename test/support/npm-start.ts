@@ -1,0 +1,59 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+
+/** What `npm start` printed once ready. */
+export interface StartedLocalStack {
+  process: ChildProcess
+  baseUrl: string
+  apiKey: string
+  companyId: string
+  dynamoDbEndpoint: string
+  kmsEndpoint: string
+  output(): string
+  stop(): Promise<void>
+}
+
+const field = (output: string, label: string) => new RegExp(`${label}\\s+(\\S+)`).exec(output)?.[1] ?? ''
+
+/**
+ * Runs the local stack's entry point (what `npm start` runs) as its own process, on free ports
+ * unless `env` says otherwise, and waits for its ready banner.
+ */
+export async function runNpmStart(env: Record<string, string> = {}): Promise<StartedLocalStack> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', LOCAL_DYNAMODB_PORT: '0', POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let output = ''
+  child.stdout?.on('data', (chunk) => {
+    output += chunk
+  })
+  child.stderr?.on('data', (chunk) => {
+    output += chunk
+  })
+  await new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (output.includes('KMS endpoint')) resolve()
+    }
+    child.stdout?.on('data', check)
+    child.once('exit', (code) => reject(new Error(`local stack exited with ${code}:\n${output}`)))
+  })
+  return {
+    process: child,
+    baseUrl: field(output, 'API base URL'),
+    apiKey: field(output, 'API key'),
+    companyId: field(output, 'company id'),
+    dynamoDbEndpoint: field(output, 'DynamoDB endpoint'),
+    kmsEndpoint: field(output, 'KMS endpoint'),
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    },
+  }
+}
