@@ -15,8 +15,9 @@ afterAll(async () => {
 
 async function run(...args: string[]) {
   const lines: string[] = []
-  const code = await main([...args, '--local', '--endpoint', stack.dynamoDb.endpoint, '--table', stack.tableName], (line) =>
-    lines.push(line),
+  const code = await main(
+    [...args, '--local', '--endpoint', stack.dynamoDb.endpoint, '--table', stack.tableName],
+    (line) => lines.push(line),
   )
   return { code, output: lines.join('\n'), lines }
 }
@@ -38,7 +39,10 @@ describe('npm run api-key', () => {
   it('creates a read-only key that may not write', async () => {
     const { lines } = await run('create', '--company', newCompanyId(), '--read-only')
 
-    const response = await stack.request('POST', '/docker-registries', { body: validCreateBody, key: lines.at(-1) })
+    const response = await stack.request('POST', '/docker-registries', {
+      body: validCreateBody,
+      key: lines.at(-1),
+    })
 
     expect(response.status).toBe(403)
   })

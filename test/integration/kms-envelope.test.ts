@@ -24,7 +24,10 @@ afterAll(async () => {
   await emulator?.close()
 })
 
-const context = { companyId: '11111111-1111-4111-8111-111111111111', credentialId: '0195f1f6-8f5e-7000-8000-000000000001' }
+const context = {
+  companyId: '11111111-1111-4111-8111-111111111111',
+  credentialId: '0195f1f6-8f5e-7000-8000-000000000001',
+}
 const flip = (bytes: Uint8Array, index = 0) => {
   const copy = Uint8Array.from(bytes)
   copy[index] = (copy[index] ?? 0) ^ 0x01

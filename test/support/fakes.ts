@@ -31,7 +31,10 @@ export class InMemoryCredentialStore implements CredentialStore {
     return this.items.get(this.key(companyId, id))
   }
 
-  async list(companyId: string, { limit, offset }: { limit: number; offset: number }): Promise<CredentialPage> {
+  async list(
+    companyId: string,
+    { limit, offset }: { limit: number; offset: number },
+  ): Promise<CredentialPage> {
     const mine = [...this.items.values()]
       .filter((item) => item.companyId === companyId)
       .sort((a, b) => b.id.localeCompare(a.id))
@@ -42,9 +45,13 @@ export class InMemoryCredentialStore implements CredentialStore {
   async update(companyId: string, id: string, changes: CredentialChanges, updatedAt: string) {
     const item = this.items.get(this.key(companyId, id))
     if (!item) return undefined
-    Object.assign(item, Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)), {
-      updatedAt,
-    })
+    Object.assign(
+      item,
+      Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)),
+      {
+        updatedAt,
+      },
+    )
     return this.find(companyId, id)
   }
 

@@ -68,7 +68,9 @@ describe('authenticateApiKey', () => {
   ])('refuses a %s key', async (reason, key) => {
     const { lookup } = lookupOf([])
 
-    await expect(authenticateApiKey(lookup, clock, key)).rejects.toEqual(new AuthenticationError(reason as 'unknown'))
+    await expect(authenticateApiKey(lookup, clock, key)).rejects.toEqual(
+      new AuthenticationError(reason as 'unknown'),
+    )
   })
 
   it('does not look up a malformed key', async () => {

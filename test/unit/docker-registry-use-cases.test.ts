@@ -43,7 +43,9 @@ describe('createDockerRegistry', () => {
   it('seals the secret bound to the company and the new id', async () => {
     const created = await createDockerRegistry(ports, companyId, input)
 
-    expect(sealer.sealed).toEqual([{ plaintext: 'sup3r-secret', context: { companyId, credentialId: created.id } }])
+    expect(sealer.sealed).toEqual([
+      { plaintext: 'sup3r-secret', context: { companyId, credentialId: created.id } },
+    ])
   })
 
   it('stores only the sealed secret', async () => {
@@ -57,7 +59,9 @@ describe('createDockerRegistry', () => {
   it('stores nothing when sealing fails', async () => {
     sealer.failWith = new DependencyUnavailableError('KMS', 1)
 
-    await expect(createDockerRegistry(ports, companyId, input)).rejects.toBeInstanceOf(DependencyUnavailableError)
+    await expect(createDockerRegistry(ports, companyId, input)).rejects.toBeInstanceOf(
+      DependencyUnavailableError,
+    )
     expect(store.items.size).toBe(0)
   })
 })
@@ -72,7 +76,9 @@ describe('getDockerRegistry', () => {
   it("treats another company's id as unknown", async () => {
     const created = await createDockerRegistry(ports, companyId, input)
 
-    await expect(getDockerRegistry(ports, otherCompanyId, created.id)).rejects.toBeInstanceOf(CredentialNotFoundError)
+    await expect(getDockerRegistry(ports, otherCompanyId, created.id)).rejects.toBeInstanceOf(
+      CredentialNotFoundError,
+    )
   })
 })
 
@@ -123,16 +129,19 @@ describe('updateDockerRegistry', () => {
 
     await updateDockerRegistry(ports, companyId, created.id, { secret: 'rotated-secret' })
 
-    expect(sealer.sealed.at(-1)).toEqual({ plaintext: 'rotated-secret', context: { companyId, credentialId: created.id } })
+    expect(sealer.sealed.at(-1)).toEqual({
+      plaintext: 'rotated-secret',
+      context: { companyId, credentialId: created.id },
+    })
     expect(store.items.get(`${companyId}/${created.id}`)?.secret).not.toEqual(before)
   })
 
   it("refuses another company's credential", async () => {
     const created = await createDockerRegistry(ports, companyId, input)
 
-    await expect(updateDockerRegistry(ports, otherCompanyId, created.id, { name: 'x' })).rejects.toBeInstanceOf(
-      CredentialNotFoundError,
-    )
+    await expect(
+      updateDockerRegistry(ports, otherCompanyId, created.id, { name: 'x' }),
+    ).rejects.toBeInstanceOf(CredentialNotFoundError)
     expect((await getDockerRegistry(ports, companyId, created.id)).name).toBe('Hub')
   })
 })
@@ -143,6 +152,8 @@ describe('deleteDockerRegistry', () => {
 
     await deleteDockerRegistry(ports, companyId, created.id)
 
-    await expect(deleteDockerRegistry(ports, companyId, created.id)).rejects.toBeInstanceOf(CredentialNotFoundError)
+    await expect(deleteDockerRegistry(ports, companyId, created.id)).rejects.toBeInstanceOf(
+      CredentialNotFoundError,
+    )
   })
 })
