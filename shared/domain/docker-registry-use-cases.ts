@@ -128,7 +128,10 @@ export async function updateDockerRegistry(
   }
   if (Object.keys(changes).length === 0) return toDockerRegistry(current)
 
-  const updated = await ports.store.update(companyId, id, changes, ports.clock().toISOString())
+  // updated_at always moves forward when something changed, even within the same millisecond
+  const previous = Date.parse(current.updatedAt)
+  const updatedAt = new Date(Math.max(ports.clock().getTime(), previous + 1)).toISOString()
+  const updated = await ports.store.update(companyId, id, changes, updatedAt)
   if (!updated) throw new CredentialNotFoundError()
   return toDockerRegistry(updated)
 }

@@ -20,6 +20,8 @@ export interface FaultProxy {
   heal(): void
   /** Calls of `operation` that reached the proxy. */
   attempts(operation: string): number
+  /** The JSON bodies of the calls of `operation` that reached the proxy, oldest first. */
+  requests(operation: string): Record<string, unknown>[]
   close(): Promise<void>
 }
 
@@ -31,9 +33,22 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const target = new URL(upstream)
   const faults = new Map<string, InjectedFault | 'drop'>()
   const attempts = new Map<string, number>()
+  const bodies = new Map<string, Record<string, unknown>[]>()
   const server = createServer((request, response) => {
     const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? ''
     attempts.set(operation, (attempts.get(operation) ?? 0) + 1)
+    const chunks: Buffer[] = []
+    request.on('data', (chunk: Buffer) => chunks.push(chunk))
+    request.on('end', () => {
+      try {
+        bodies.set(operation, [
+          ...(bodies.get(operation) ?? []),
+          JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        ])
+      } catch {
+        // not JSON: nothing to record
+      }
+    })
     const fault = faults.get(operation)
     if (fault === 'drop') {
       request.socket.destroy()
@@ -69,6 +84,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     drop: (operation) => faults.set(operation, 'drop'),
     heal: () => faults.clear(),
     attempts: (operation) => attempts.get(operation) ?? 0,
+    requests: (operation) => bodies.get(operation) ?? [],
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

@@ -123,6 +123,14 @@ describe('updateDockerRegistry', () => {
     expect(updated).toEqual({ ...created, name: 'Renamed', updated_at: '2026-01-02T03:04:06.678Z' })
   })
 
+  it('moves updated_at forward even within the same millisecond', async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+
+    const updated = await updateDockerRegistry(ports, companyId, created.id, { name: 'Renamed' })
+
+    expect(updated.updated_at).toBe('2026-01-02T03:04:05.679Z')
+  })
+
   it('reseals a new secret with a fresh data key', async () => {
     const created = await createDockerRegistry(ports, companyId, input)
     const before = store.items.get(`${companyId}/${created.id}`)?.secret
