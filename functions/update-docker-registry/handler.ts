@@ -1,17 +1,15 @@
-import { createDynamoCredentialStore } from '../../shared/adapters/docker-registry-store.ts'
-import { createKmsSealer } from '../../shared/adapters/kms-envelope.ts'
 import { CredentialPathParameters, UpdateDockerRegistryInput } from '../../shared/domain/docker-registry.ts'
 import { updateDockerRegistry } from '../../shared/domain/docker-registry-use-cases.ts'
 import { apiHandler } from '../../shared/http/api-handler.ts'
 import { json } from '../../shared/http/responses.ts'
 import { routes } from '../../shared/http/routes.ts'
 import { apiKeys } from '../../shared/runtime/api-keys.ts'
-import { dynamo, tableName } from '../../shared/runtime/dynamo.ts'
-import { kms, secretsKeyArn } from '../../shared/runtime/kms.ts'
+import { credentialStore } from '../../shared/runtime/credential-store.ts'
+import { secretSealer } from '../../shared/runtime/secret-sealer.ts'
 
 const ports = {
-  store: createDynamoCredentialStore({ client: dynamo, tableName }),
-  sealer: createKmsSealer({ kms, keyId: secretsKeyArn }),
+  store: credentialStore,
+  sealer: secretSealer,
   clock: () => new Date(),
 }
 

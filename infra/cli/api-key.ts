@@ -66,7 +66,9 @@ function target(values: { local?: boolean; table?: string; endpoint?: string }) 
 /** Runs the command line; returns the exit code. */
 export async function main(
   argv: string[],
-  print = (line: string) => process.stdout.write(`${line}\n`),
+  print: (line: string) => void = (line) => {
+    process.stdout.write(`${line}\n`)
+  },
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,

@@ -34,7 +34,7 @@ async function createExpectingFailure(status: number) {
   const before = (await stack.rawCredentialItems()).length
   logger.setLogLevel('DEBUG')
   const output = captureOutput()
-  let response: Awaited<ReturnType<TestStack['request']>>
+  let response: Awaited<ReturnType<TestStack['request']>> & { body: any }
   try {
     response = await stack.request('POST', '/docker-registries', {
       body: { ...validCreateBody, secret: canary },

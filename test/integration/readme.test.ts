@@ -87,7 +87,7 @@ describe('the local stack with LOCAL_DATA_DIR', () => {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'kept', username: 'me', secret: 'kept-across-restarts' }),
-    }).then((response) => response.json())
+    }).then((response) => response.json() as Promise<{ id: string }>)
     await first.stop()
 
     const second = await runNpmStart({ LOCAL_DATA_DIR: dataDir, LOCAL_API_KEY: key })

@@ -1,0 +1,94 @@
+import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr'
+import { DependencyUnavailableError } from '../domain/errors.ts'
+import {
+  type EcrToken,
+  type EcrTokenExchanger,
+  type EcrTokenRequest,
+  RegistryCredentialsRejectedError,
+} from '../domain/resolve-credential.ts'
+import { translateAwsError } from './aws-errors.ts'
+
+// what AWS answers when the key pair itself is the problem: unknown, deactivated, wrong secret,
+// or not allowed ecr:GetAuthorizationToken. The customer has to fix these; retrying will not.
+const REJECTED_KEY_ERRORS = new Set([
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'IncompleteSignatureException',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'ExpiredTokenException',
+  'AccessDeniedException',
+  'AccessDenied',
+])
+
+// the region decides which endpoint receives a request signed with the customer's key pair
+// (threat: a crafted region steering it to a host of an attacker's choosing).
+const AWS_REGION_PATTERN = /^[a-z]{2}(?:-[a-z]+)+-[0-9]+$/
+
+/** Options of the ECR token exchanger. */
+export interface EcrTokenExchangerOptions {
+  /**
+   * Socket timeouts of each call, in milliseconds, so a hanging ECR cannot hold the invocation
+   * until the function times out.
+   * @default { connectionTimeout: 3000, requestTimeout: 10000 }
+   */
+  timeouts?: { connectionTimeout: number; requestTimeout: number }
+}
+
+// a successful answer carries a registry password, so an error about an answer (a deserialisation
+// failure quotes the body it could not parse) must not travel on into logs: anything unexpected
+// is replaced by an error naming only the error type and status (threat: a token in a log line).
+function rejectOrTranslate(error: unknown): never {
+  if (error instanceof Error && REJECTED_KEY_ERRORS.has(error.name)) {
+    throw new RegistryCredentialsRejectedError()
+  }
+  try {
+    translateAwsError('ECR')(error)
+  } catch (translated) {
+    if (translated instanceof DependencyUnavailableError) {
+      throw new DependencyUnavailableError('ECR', translated.retryAfterSeconds)
+    }
+  }
+  const name = error instanceof Error ? error.name : typeof error
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode
+  throw new Error(`ECR GetAuthorizationToken failed: ${name}${status ? ` (HTTP ${status})` : ''}`)
+}
+
+/**
+ * Exchanges a customer's AWS access key pair for an ECR login with GetAuthorizationToken. Each call
+ * builds its own client from the key pair and the image's region (the credentials are the
+ * customer's, not this function's role) and destroys it afterwards. The endpoint follows the SDK's
+ * own settings, so `AWS_ENDPOINT_URL_ECR` points it at a fake.
+ */
+export function createEcrTokenExchanger({
+  timeouts = { connectionTimeout: 3_000, requestTimeout: 10_000 },
+}: EcrTokenExchangerOptions = {}): EcrTokenExchanger {
+  return {
+    async exchange({ region, accessKeyId, secretAccessKey }: EcrTokenRequest): Promise<EcrToken> {
+      if (!AWS_REGION_PATTERN.test(region)) throw new Error('ECR token exchange needs an AWS region name')
+      const client = new ECRClient({
+        region,
+        credentials: { accessKeyId, secretAccessKey },
+        requestHandler: timeouts,
+      })
+      try {
+        const response = await client.send(new GetAuthorizationTokenCommand({})).catch(rejectOrTranslate)
+        const data = response.authorizationData?.[0]
+        if (!data?.authorizationToken || !data.expiresAt) {
+          throw new Error('ECR GetAuthorizationToken returned no authorization data')
+        }
+        // the token is base64 of `AWS:<password>`
+        const decoded = Buffer.from(data.authorizationToken, 'base64').toString('utf8')
+        const colon = decoded.indexOf(':')
+        if (colon <= 0) throw new Error('ECR GetAuthorizationToken returned a malformed token')
+        return {
+          username: decoded.slice(0, colon),
+          password: decoded.slice(colon + 1),
+          expiresAt: data.expiresAt,
+        }
+      } finally {
+        client.destroy()
+      }
+    },
+  }
+}

@@ -1,0 +1,264 @@
+import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb'
+import { unmarshall } from '@aws-sdk/util-dynamodb'
+import type { AttributeValue, DynamoDBBatchItemFailure, DynamoDBRecord } from 'aws-lambda'
+import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../adapters/docker-registry-store.ts'
+
+// the stream carries the table's own item format, so this mapping shares the store's key layout
+// rather than restating it.
+const COMPANY_PARTITION_PREFIX = companyPartitionKey('')
+
+/** The `source` of every event this service publishes. */
+export const CREDENTIAL_EVENT_SOURCE = 'registry-credentials'
+
+/** The detail types of the three change events. */
+export const CREDENTIAL_EVENT_TYPES = {
+  INSERT: 'DockerRegistryCredentialCreated',
+  MODIFY: 'DockerRegistryCredentialUpdated',
+  REMOVE: 'DockerRegistryCredentialDeleted',
+} as const
+
+/** A change event's detail type. */
+export type CredentialEventType = (typeof CREDENTIAL_EVENT_TYPES)[keyof typeof CREDENTIAL_EVENT_TYPES]
+
+/**
+ * What a created or updated credential's event says: its public fields, exactly those the API
+ * returns, and never the secret or its envelope.
+ */
+export interface CredentialEventDetail {
+  /** The stream record's eventID: the same on every retry, so consumers can deduplicate. */
+  event_id: string
+  company_id: string
+  id: string
+  name: string
+  registry: string
+  username: string
+  created_at: string
+  updated_at: string
+}
+
+/** A deleted credential's detail: its last state, and when it was deleted. */
+export interface CredentialDeletedDetail extends CredentialEventDetail {
+  /** When the delete reached the table (the stream record's ApproximateCreationDateTime). */
+  deleted_at: string
+}
+
+/** One event to publish, in the bus's terms but without the bus. */
+export type CredentialEvent =
+  | CredentialEventOf<'DockerRegistryCredentialCreated', CredentialEventDetail>
+  | CredentialEventOf<'DockerRegistryCredentialUpdated', CredentialEventDetail>
+  | CredentialEventOf<'DockerRegistryCredentialDeleted', CredentialDeletedDetail>
+
+/** An event of one detail type. */
+export interface CredentialEventOf<Type extends CredentialEventType, Detail> {
+  source: typeof CREDENTIAL_EVENT_SOURCE
+  detailType: Type
+  /** When the change reached the table, ISO 8601 (second precision, as the stream gives it). */
+  time: string
+  detail: Detail
+}
+
+/** A stream record that claims to be a credential change but cannot be turned into an event. */
+export class MalformedStreamRecordError extends Error {
+  override readonly name = 'MalformedStreamRecordError'
+}
+
+// the allow-list: the only attributes that ever leave the stream. Anything added to the item later
+// (the envelope today, whatever tomorrow) stays out of events until it is named here.
+const PUBLIC_ATTRIBUTES = [
+  'company_id',
+  'id',
+  'name',
+  'registry',
+  'username',
+  'created_at',
+  'updated_at',
+] as const
+
+type PublicAttributes = Omit<CredentialEventDetail, 'event_id'>
+
+type StreamImage = Record<string, AttributeValue>
+
+function stringAttribute(image: StreamImage, name: string): string | undefined {
+  return image[name]?.S
+}
+
+function isCredentialItem(image: StreamImage): boolean {
+  const pk = stringAttribute(image, 'pk')
+  const sk = stringAttribute(image, 'sk')
+  return (
+    pk?.startsWith(COMPANY_PARTITION_PREFIX) === true && sk?.startsWith(CREDENTIAL_SORT_KEY_PREFIX) === true
+  )
+}
+
+// picks the allowed attributes first and unmarshalls only those, so the envelope is never even
+// decoded here (threat: a later edit logging or spreading the whole item into an event).
+function publicAttributes(image: StreamImage): PublicAttributes {
+  const picked: Record<string, AttributeValue> = {}
+  for (const attribute of PUBLIC_ATTRIBUTES) {
+    const value = image[attribute]
+    if (value?.S === undefined) {
+      throw new MalformedStreamRecordError(`credential image lacks the string attribute ${attribute}`)
+    }
+    picked[attribute] = value
+  }
+  // aws-lambda types binary values as base64 strings, the SDK as bytes; only strings are picked.
+  const native = unmarshall(picked as Record<string, SdkAttributeValue>) as PublicAttributes
+  return {
+    company_id: native.company_id,
+    id: native.id,
+    name: native.name,
+    registry: native.registry,
+    username: native.username,
+    created_at: native.created_at,
+    updated_at: native.updated_at,
+  }
+}
+
+function approximateTime(record: DynamoDBRecord): string {
+  const seconds = record.dynamodb?.ApproximateCreationDateTime
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) {
+    throw new MalformedStreamRecordError('stream record lacks ApproximateCreationDateTime')
+  }
+  return new Date(seconds * 1000).toISOString()
+}
+
+function requiredImage(image: StreamImage | undefined, which: string): StreamImage {
+  if (!image) {
+    throw new MalformedStreamRecordError(
+      `stream record lacks ${which}; the stream must be NEW_AND_OLD_IMAGES`,
+    )
+  }
+  return image
+}
+
+/**
+ * The event a table change means, or undefined when the changed item is not a credential (API
+ * keys share the table). Works on the stream's NEW_AND_OLD_IMAGES records exactly as Lambda
+ * delivers them. The detail is built from an allow-list of attributes, so the secret envelope can
+ * never reach a consumer. Throws {@link MalformedStreamRecordError} for a credential record it
+ * cannot read (a missing image or attribute), so the record is retried and then dead-lettered
+ * instead of silently dropped.
+ */
+export function toCredentialEvent(record: DynamoDBRecord): CredentialEvent | undefined {
+  const { eventName, eventID } = record
+  const image = eventName === 'REMOVE' ? record.dynamodb?.OldImage : record.dynamodb?.NewImage
+  const keys = record.dynamodb?.Keys ?? image
+  if (!keys || !isCredentialItem(keys)) return undefined
+  if (eventName !== 'INSERT' && eventName !== 'MODIFY' && eventName !== 'REMOVE') {
+    throw new MalformedStreamRecordError('stream record has no known eventName')
+  }
+  if (!eventID) throw new MalformedStreamRecordError('stream record lacks eventID')
+
+  const attributes = publicAttributes(requiredImage(image, eventName === 'REMOVE' ? 'OldImage' : 'NewImage'))
+  const time = approximateTime(record)
+  const detail: CredentialEventDetail = { event_id: eventID, ...attributes }
+  const source = CREDENTIAL_EVENT_SOURCE
+  switch (eventName) {
+    case 'INSERT':
+      return { source, detailType: CREDENTIAL_EVENT_TYPES.INSERT, time, detail }
+    case 'MODIFY':
+      return { source, detailType: CREDENTIAL_EVENT_TYPES.MODIFY, time, detail }
+    case 'REMOVE':
+      return {
+        source,
+        detailType: CREDENTIAL_EVENT_TYPES.REMOVE,
+        time,
+        detail: { ...detail, deleted_at: time },
+      }
+  }
+}
+
+/** Why the bus did not accept an event. */
+export interface PublishFailure {
+  /** The bus's error code (`ThrottlingException`, `InternalFailure`) or the error's name. */
+  code: string
+  message: string
+}
+
+/** What became of a run of events handed to a publisher. */
+export interface PublishOutcome {
+  /** How many events, counted from the first, the bus accepted; every later one must be sent again. */
+  accepted: number
+  /** Why event number `accepted` was not accepted; absent when all were. */
+  failure?: PublishFailure
+}
+
+/** Publishes change events to the bus the platform's consumers subscribe to. */
+export interface CredentialEventPublisher {
+  /**
+   * Sends the events in order and stops at the first one the bus refuses (or cannot be reached
+   * for). Never rejects: failures are part of the outcome, so accepted events are not resent.
+   */
+  publish(events: readonly CredentialEvent[]): Promise<PublishOutcome>
+}
+
+/** Ports of the publish use case. */
+export interface PublishCredentialEventsPorts {
+  publisher: CredentialEventPublisher
+}
+
+/** The outcome of one stream batch. */
+export interface PublishCredentialEventsResult {
+  /** For Lambda's ReportBatchItemFailures: the first failed record and every record after it. */
+  batchItemFailures: DynamoDBBatchItemFailure[]
+  /** How many events were published. */
+  published: number
+  /** The first failure, for logs: the failing record's event id and why. */
+  failure?: PublishFailure & { eventId?: string }
+}
+
+function describeFailure(error: unknown): PublishFailure {
+  return error instanceof Error
+    ? { code: error.name, message: error.message }
+    : { code: 'UnknownError', message: String(error) }
+}
+
+/**
+ * Publishes the events of one stream batch in order. At the first record that fails (unreadable,
+ * or refused by the bus) it stops, and reports that record and every later one as failed, so
+ * Lambda retries from there: no event is lost and none overtakes an earlier one. Events accepted
+ * before a failure inside a bus batch may be published again on the retry; their `event_id` lets
+ * consumers drop the duplicates.
+ */
+export async function publishCredentialEvents(
+  ports: PublishCredentialEventsPorts,
+  records: readonly DynamoDBRecord[],
+): Promise<PublishCredentialEventsResult> {
+  const pending: { index: number; event: CredentialEvent }[] = []
+  let failedFrom = records.length
+  let failure: PublishCredentialEventsResult['failure']
+  for (const [index, record] of records.entries()) {
+    try {
+      const event = toCredentialEvent(record)
+      if (event) pending.push({ index, event })
+    } catch (error) {
+      failedFrom = index
+      failure = { ...describeFailure(error), eventId: record.eventID }
+      break
+    }
+  }
+
+  let published = 0
+  if (pending.length > 0) {
+    const outcome = await ports.publisher.publish(pending.map(({ event }) => event))
+    published = outcome.accepted
+    const refused = pending[outcome.accepted]
+    if (refused) {
+      failedFrom = refused.index
+      failure = {
+        ...(outcome.failure ?? { code: 'Unknown', message: 'the bus did not accept the event' }),
+        eventId: refused.event.detail.event_id,
+      }
+    }
+  }
+
+  return {
+    // a record without a sequence number cannot be named; an empty identifier makes Lambda retry
+    // the whole batch, which loses nothing.
+    batchItemFailures: records
+      .slice(failedFrom)
+      .map((record) => ({ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' })),
+    published,
+    ...(failure ? { failure } : {}),
+  }
+}

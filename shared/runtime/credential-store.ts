@@ -1,0 +1,5 @@
+import { createDynamoCredentialStore } from '../adapters/docker-registry-store.ts'
+import { dynamo, tableName } from './dynamo.ts'
+
+/** The container's credential store over the single table. */
+export const credentialStore = createDynamoCredentialStore({ client: dynamo, tableName })

@@ -1,0 +1,234 @@
+import type { DynamoDBRecord } from 'aws-lambda'
+import { describe, expect, it } from 'vitest'
+import {
+  type CredentialEvent,
+  MalformedStreamRecordError,
+  toCredentialEvent,
+} from '../../shared/domain/credential-events.ts'
+import { apiKeyItem, CANARY, credentialItem, STREAM_ARN, streamRecord } from '../support/stream-records.ts'
+
+const COMPANY_ID = '0c6a6c9e-5d2b-4c1f-9f57-3c1bb6a1d001'
+const CREDENTIAL_ID = '01948f5e-7a10-7c3e-8d2a-5b7f3e9c0a11'
+
+// written out by hand, byte for byte what Lambda hands a NEW_AND_OLD_IMAGES subscriber for a
+// PutItem of a new credential (binary attributes base64, numbers as strings).
+const insertRecord: DynamoDBRecord = {
+  eventID: '7de3041dd709b024af6f29e4fa13d34c',
+  eventName: 'INSERT',
+  eventVersion: '1.1',
+  eventSource: 'aws:dynamodb',
+  awsRegion: 'eu-west-1',
+  dynamodb: {
+    ApproximateCreationDateTime: 1738231200,
+    Keys: {
+      pk: { S: `COMPANY#${COMPANY_ID}` },
+      sk: { S: `DOCKER_REGISTRY#${CREDENTIAL_ID}` },
+    },
+    NewImage: {
+      pk: { S: `COMPANY#${COMPANY_ID}` },
+      sk: { S: `DOCKER_REGISTRY#${CREDENTIAL_ID}` },
+      id: { S: CREDENTIAL_ID },
+      company_id: { S: COMPANY_ID },
+      name: { S: 'Production Docker Hub' },
+      registry: { S: 'dockerHub' },
+      username: { S: 'acme-deploy' },
+      created_at: { S: '2025-01-30T10:00:00.000Z' },
+      updated_at: { S: '2025-01-30T10:00:00.000Z' },
+      secret_envelope: {
+        M: {
+          version: { N: '1' },
+          key_id: { S: `arn:aws:kms:eu-west-1:123456789012:key/${CANARY}` },
+          encrypted_key: { B: 'Q0FOQVJZLXMzY3IzdC03ZjFjLWRhdGEta2V5' },
+          iv: { B: 'Q0FOQVJZLXMzY3Iz' },
+          tag: { B: 'Q0FOQVJZLXMzY3IzdC03Zg==' },
+          ciphertext: { B: 'Q0FOQVJZLXMzY3IzdC03ZjFj' },
+        },
+      },
+    },
+    SequenceNumber: '111000000000012345678901',
+    SizeBytes: 412,
+    StreamViewType: 'NEW_AND_OLD_IMAGES',
+  },
+  eventSourceARN: STREAM_ARN,
+}
+
+const created = credentialItem()
+const renamed = credentialItem({
+  name: 'Docker Hub (rotated)',
+  username: 'acme-deploy-2',
+  updated_at: '2025-02-01T08:30:00.000Z',
+})
+
+const modifyRecord = streamRecord({
+  eventName: 'MODIFY',
+  oldItem: created,
+  newItem: renamed,
+  sequenceNumber: '222000000000012345678902',
+  approximateCreationDateTime: 1738398600,
+  eventID: 'c81e728d9d4c2f636f067f89cc14862c',
+})
+
+const removeRecord = streamRecord({
+  eventName: 'REMOVE',
+  oldItem: renamed,
+  sequenceNumber: '333000000000012345678903',
+  approximateCreationDateTime: 1738402261,
+  eventID: 'eccbc87e4b5ce2fe28308fd9f2a7baf3',
+})
+
+const canaryForms = [
+  CANARY,
+  Buffer.from(CANARY).toString('base64'),
+  Buffer.from(`${CANARY}-data-key`).toString('base64'),
+  'secret',
+  'envelope',
+  'ciphertext',
+]
+
+describe('toCredentialEvent', () => {
+  it('turns an INSERT of a credential into DockerRegistryCredentialCreated', () => {
+    // Arrange
+    const record = insertRecord
+
+    // Act
+    const event = toCredentialEvent(record)
+
+    // Assert
+    expect(event).toStrictEqual({
+      source: 'registry-credentials',
+      detailType: 'DockerRegistryCredentialCreated',
+      time: '2025-01-30T10:00:00.000Z',
+      detail: {
+        event_id: '7de3041dd709b024af6f29e4fa13d34c',
+        company_id: COMPANY_ID,
+        id: CREDENTIAL_ID,
+        name: 'Production Docker Hub',
+        registry: 'dockerHub',
+        username: 'acme-deploy',
+        created_at: '2025-01-30T10:00:00.000Z',
+        updated_at: '2025-01-30T10:00:00.000Z',
+      },
+    })
+  })
+
+  it('turns a MODIFY into DockerRegistryCredentialUpdated carrying the new image', () => {
+    // Arrange
+    const record = modifyRecord
+
+    // Act
+    const event = toCredentialEvent(record)
+
+    // Assert
+    expect(event).toStrictEqual({
+      source: 'registry-credentials',
+      detailType: 'DockerRegistryCredentialUpdated',
+      time: '2025-02-01T08:30:00.000Z',
+      detail: {
+        event_id: 'c81e728d9d4c2f636f067f89cc14862c',
+        company_id: COMPANY_ID,
+        id: CREDENTIAL_ID,
+        name: 'Docker Hub (rotated)',
+        registry: 'dockerHub',
+        username: 'acme-deploy-2',
+        created_at: '2025-01-30T10:00:00.000Z',
+        updated_at: '2025-02-01T08:30:00.000Z',
+      },
+    })
+  })
+
+  it('turns a REMOVE into DockerRegistryCredentialDeleted from the old image, with deleted_at', () => {
+    // Arrange
+    const record = removeRecord
+
+    // Act
+    const event = toCredentialEvent(record)
+
+    // Assert
+    expect(event).toStrictEqual({
+      source: 'registry-credentials',
+      detailType: 'DockerRegistryCredentialDeleted',
+      time: '2025-02-01T09:31:01.000Z',
+      detail: {
+        event_id: 'eccbc87e4b5ce2fe28308fd9f2a7baf3',
+        company_id: COMPANY_ID,
+        id: CREDENTIAL_ID,
+        name: 'Docker Hub (rotated)',
+        registry: 'dockerHub',
+        username: 'acme-deploy-2',
+        created_at: '2025-01-30T10:00:00.000Z',
+        updated_at: '2025-02-01T08:30:00.000Z',
+        deleted_at: '2025-02-01T09:31:01.000Z',
+      },
+    })
+  })
+
+  it('ignores API key items', () => {
+    // Arrange
+    const records = (['INSERT', 'MODIFY', 'REMOVE'] as const).map((eventName, index) =>
+      streamRecord({
+        eventName,
+        oldItem: eventName === 'INSERT' ? undefined : apiKeyItem(),
+        newItem: eventName === 'REMOVE' ? undefined : apiKeyItem(),
+        sequenceNumber: `40000000000000000000000${index}`,
+      }),
+    )
+
+    // Act
+    const events = records.map(toCredentialEvent)
+
+    // Assert
+    expect(events).toStrictEqual([undefined, undefined, undefined])
+  })
+
+  it('never puts the secret envelope into any event', () => {
+    // Arrange
+    const records = [insertRecord, modifyRecord, removeRecord]
+
+    // Act
+    const published = JSON.stringify(records.map(toCredentialEvent))
+
+    // Assert
+    for (const form of canaryForms) expect(published).not.toContain(form)
+  })
+
+  it('leaves out attributes it does not know, so new item fields stay private by default', () => {
+    // Arrange
+    const item = { ...credentialItem(), internal_note: CANARY }
+    const record = streamRecord({
+      eventName: 'INSERT',
+      newItem: item,
+      sequenceNumber: '500000000000000000000001',
+    })
+
+    // Act
+    const event = toCredentialEvent(record) as CredentialEvent
+
+    // Assert
+    expect(Object.keys(event.detail).sort()).toStrictEqual([
+      'company_id',
+      'created_at',
+      'event_id',
+      'id',
+      'name',
+      'registry',
+      'updated_at',
+      'username',
+    ])
+  })
+
+  it('refuses a credential record without images rather than dropping it', () => {
+    // Arrange: a KEYS_ONLY stream would deliver this
+    const record = streamRecord({
+      eventName: 'INSERT',
+      newItem: created,
+      sequenceNumber: '600000000000000000000001',
+    })
+    delete record.dynamodb?.NewImage
+
+    // Act
+    const act = () => toCredentialEvent(record)
+
+    // Assert
+    expect(act).toThrow(MalformedStreamRecordError)
+  })
+})
