@@ -96,6 +96,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     TABLE_NAME: tableName,
     SECRETS_KEY_ARN: secretsKeyArn,
     POWERTOOLS_SERVICE_NAME: 'registry-credentials-local',
+    // local only: verification may reach a registry on this machine's loopback, over plain http
+    REGISTRY_VERIFY_ALLOW_HTTP: 'true',
+    REGISTRY_VERIFY_ALLOW_LOOPBACK: 'true',
   })
 
   const dynamoClient = new DynamoDBClient({ endpoint: dynamoDb.endpoint, region: kms.region })

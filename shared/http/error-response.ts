@@ -7,6 +7,7 @@ import {
   InvalidInputError,
   PermissionDeniedError,
 } from '../domain/errors.ts'
+import { VerificationFailedError, type VerificationStatus } from '../domain/verify-credential.ts'
 import { json } from './responses.ts'
 
 /** The request body is larger than the API accepts. */
@@ -21,7 +22,7 @@ export class RequestBodyTooLargeError extends Error {
 export interface ErrorBody {
   message: string
   status: number
-  data: { code: string; message: string; issues?: InputIssue[] }
+  data: { code: string; message: string; issues?: InputIssue[]; result?: VerificationStatus }
 }
 
 /** A mapped error: the response, and whether it is our fault (logged as an error). */
@@ -61,6 +62,16 @@ export function mapError(error: unknown, requestId: string): MappedError {
         code: 'validation_failed',
         message: details.join('; '),
         issues: error.issues,
+      }),
+    }
+  }
+  if (error instanceof VerificationFailedError) {
+    return {
+      serverFault: false,
+      response: errorResponse(400, 'Registry verification failed', {
+        code: 'verification_failed',
+        message: `${error.result.message} The credential was not stored.`,
+        result: error.result.status,
       }),
     }
   }

@@ -75,6 +75,17 @@ export const routes = {
     credentialActions: ['dynamodb:DeleteItem'],
     secretsKey: 'none',
   },
+  verifyDockerRegistry: {
+    operationId: 'verifyDockerRegistry',
+    method: 'POST',
+    path: '/v3/docker-registries/{id}/verify',
+    functionName: 'verify-docker-registry',
+    permission: 'docker_registries:write',
+    hasBody: false,
+    credentialActions: ['dynamodb:GetItem'],
+    // the one public route that decrypts: it must present the secret to the registry
+    secretsKey: 'open',
+  },
   getOpenApiDocument: {
     operationId: 'getOpenApiDocument',
     method: 'GET',

@@ -1,0 +1,189 @@
+import * as v from 'valibot'
+import type { CreateDockerRegistryInput, DockerRegistry, RegistryProvider } from './docker-registry.ts'
+import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
+import { CredentialNotFoundError, DependencyUnavailableError, InvalidInputError } from './errors.ts'
+import {
+  defaultRegistryHost,
+  ecrRegion,
+  isHostAllowedForProvider,
+  parseRegistryHost,
+} from './image-reference.ts'
+import type { Clock, CredentialStore, SecretOpener } from './ports.ts'
+import { type EcrTokenExchanger, RegistryCredentialsRejectedError } from './resolve-credential.ts'
+
+/** What a verification found, coarse enough to show a customer (Koyeb-style codes). */
+export type VerificationStatus =
+  | 'ok'
+  | 'auth_denied'
+  | 'not_found'
+  | 'registry_error'
+  | 'timeout'
+  | 'dns'
+  | 'tls'
+  | 'blocked_address'
+  | 'malformed'
+
+/** The outcome of checking credentials against a registry. */
+export interface VerificationResult {
+  status: VerificationStatus
+  /** Safe to show a customer: never the password, a token or an internal error. */
+  message: string
+}
+
+/** Checks a username and password against a registry's HTTP API v2. Never throws. */
+export interface RegistryVerifier {
+  verify(input: { registryHost: string; username: string; password: string }): Promise<VerificationResult>
+}
+
+/** What verification needs: the registry check, and ECR's token exchange for `ecr` credentials. */
+export interface VerificationPorts {
+  verifier: RegistryVerifier
+  ecrTokens: EcrTokenExchanger
+}
+
+const registryHost = v.pipe(
+  v.string('must be a string'),
+  v.maxLength(261, 'must be a host name with an optional port'),
+  v.check((host) => parseRegistryHost(host) !== undefined, 'must be a host name with an optional port'),
+)
+
+/** Query of `POST /v3/docker-registries/{id}/verify`. */
+export const VerifyDockerRegistryQuery = v.strictObject(
+  { registry_host: v.optional(registryHost) },
+  (issue) => (issue.expected === 'never' ? 'is not a known parameter' : 'is invalid'),
+)
+/** A validated verify query. */
+export type VerifyDockerRegistryQuery = v.InferOutput<typeof VerifyDockerRegistryQuery>
+
+/** Query of `POST /v3/docker-registries`: `?verify=true` checks the credential before storing it. */
+export const CreateDockerRegistryQuery = v.strictObject(
+  {
+    verify: v.optional(v.picklist(['true', 'false'], 'must be true or false'), 'false'),
+    registry_host: v.optional(registryHost),
+  },
+  (issue) => (issue.expected === 'never' ? 'is not a known parameter' : 'is invalid'),
+)
+/** A validated create query. */
+export type CreateDockerRegistryQuery = v.InferOutput<typeof CreateDockerRegistryQuery>
+
+/** The registry refused the credential, so it was not stored. */
+export class VerificationFailedError extends Error {
+  override readonly name = 'VerificationFailedError'
+  constructor(readonly result: VerificationResult) {
+    super(`registry verification failed: ${result.status}`)
+  }
+}
+
+/** A verification as the verify operation reports it. */
+export interface VerificationReport {
+  id: string
+  registry: RegistryProvider
+  registry_host: string
+  result: VerificationStatus
+  message: string
+  verified_at: string
+}
+
+/**
+ * The registry host to check a credential against: the one asked for, which must belong to the
+ * credential's provider (threat: a GitHub token offered to a host the customer did not choose),
+ * or the provider's own host. `ecr` and `custom` credentials name no host, so one must be given.
+ */
+export function verificationHost(provider: RegistryProvider, requested: string | undefined): string {
+  if (requested !== undefined) {
+    if (!isHostAllowedForProvider(provider, requested)) {
+      throw new InvalidInputError([
+        { path: 'registry_host', message: `is not a registry host of a ${provider} credential` },
+      ])
+    }
+    return requested.toLowerCase()
+  }
+  const host = defaultRegistryHost(provider)
+  if (!host)
+    throw new InvalidInputError([
+      { path: 'registry_host', message: `is required for ${provider} credentials` },
+    ])
+  return host
+}
+
+/**
+ * Checks credentials against a registry. An `ecr` credential is an AWS access key pair: it is
+ * checked by exchanging it for a registry token in the host's region, as a pull would.
+ */
+export async function checkRegistryCredentials(
+  ports: VerificationPorts,
+  provider: RegistryProvider,
+  host: string,
+  username: string,
+  password: string,
+): Promise<VerificationResult> {
+  if (provider !== 'ecr') return ports.verifier.verify({ registryHost: host, username, password })
+  const region = ecrRegion(host)
+  if (!region) return { status: 'malformed', message: 'The host is not an Amazon ECR registry.' }
+  try {
+    await ports.ecrTokens.exchange({ region, accessKeyId: username, secretAccessKey: password })
+    return { status: 'ok', message: 'Amazon ECR accepted the access key.' }
+  } catch (error) {
+    if (error instanceof RegistryCredentialsRejectedError) {
+      return { status: 'auth_denied', message: 'Amazon ECR rejected the access key.' }
+    }
+    if (error instanceof DependencyUnavailableError) {
+      return { status: 'registry_error', message: 'Amazon ECR did not answer; try again shortly.' }
+    }
+    throw error
+  }
+}
+
+/** Ports of {@link verifyDockerRegistry}. */
+export interface VerifyDockerRegistryPorts extends VerificationPorts {
+  store: CredentialStore
+  opener: SecretOpener
+  clock: Clock
+}
+
+/**
+ * Checks a stored credential against its registry: the host is settled before anything is
+ * decrypted, and the secret never leaves this call.
+ */
+export async function verifyDockerRegistry(
+  ports: VerifyDockerRegistryPorts,
+  companyId: string,
+  id: string,
+  query: VerifyDockerRegistryQuery,
+): Promise<VerificationReport> {
+  const credential = await ports.store.findSealed(companyId, id)
+  if (!credential) throw new CredentialNotFoundError()
+  const host = verificationHost(credential.registry, query.registry_host)
+  const password = await ports.opener.open(credential.secret, { companyId, credentialId: id })
+  const result = await checkRegistryCredentials(
+    ports,
+    credential.registry,
+    host,
+    credential.username,
+    password,
+  )
+  return {
+    id,
+    registry: credential.registry,
+    registry_host: host,
+    result: result.status,
+    message: result.message,
+    verified_at: ports.clock().toISOString(),
+  }
+}
+
+/**
+ * `POST /v3/docker-registries?verify=true`: checks the credential against its registry first and
+ * stores it only if the registry accepts it.
+ */
+export async function createVerifiedDockerRegistry(
+  ports: CreateDockerRegistryPorts & VerificationPorts,
+  companyId: string,
+  input: CreateDockerRegistryInput,
+  requestedHost: string | undefined,
+): Promise<DockerRegistry> {
+  const host = verificationHost(input.registry, requestedHost)
+  const result = await checkRegistryCredentials(ports, input.registry, host, input.username, input.secret)
+  if (result.status !== 'ok') throw new VerificationFailedError(result)
+  return createDockerRegistry(ports, companyId, input)
+}
