@@ -10,5 +10,7 @@ export default defineConfig({
     fileParallelism: true,
     // the functions' logger: quiet in tests, raised by the tests that inspect log output
     env: { POWERTOOLS_LOG_LEVEL: 'WARN' },
+    // `npm run bench`: each benchmark runs beside a baseline measured in the same run
+    benchmark: { include: ['test/bench/**/*.bench.ts'] },
   },
 })
