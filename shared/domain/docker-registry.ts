@@ -26,6 +26,10 @@ export const SECRET_PATTERN = /^.{8,128}$/
 export const UUID_PATTERN =
   /^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-8][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}|00000000-0000-0000-0000-000000000000|ffffffff-ffff-ffff-ffff-ffffffffffff)$/
 
+/** The timestamp pattern of the contract, verbatim: ISO 8601 in UTC, as `Date#toISOString` writes it. */
+export const TIMESTAMP_PATTERN =
+  /^(?:(?:\d\d[2468][048]|\d\d[13579][26]|\d\d0[48]|[02468][048]00|[13579][26]00)-02-29|\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)|(?:02)-(?:0[1-9]|1\d|2[0-8])))T(?:(?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?(?:Z))$/
+
 const REGISTRY_DESCRIPTION =
   'Docker registry provider. `dockerHub` - Docker Hub. `gcr` - Google Container Registry. `ecr` - Amazon Elastic Container Registry. `github` - GitHub Container Registry. `gitlab` - GitLab Container Registry. `digitalOcean` - DigitalOcean Container Registry. `custom` - a self-hosted or third-party registry.'
 
@@ -122,6 +126,8 @@ export type UpdateDockerRegistryInput = v.InferOutput<typeof UpdateDockerRegistr
 export const CredentialId = v.pipe(
   v.string('must be a string'),
   v.regex(UUID_PATTERN, 'must be a uuid'),
+  // documents what the pattern already enforces, without a second check (and a second issue)
+  v.metadata({ format: 'uuid' }),
   v.description('Docker registry credential identifier'),
   v.examples(['fb5e5168-4281-4bec-94c5-0d1584e9e657']),
 )
@@ -156,6 +162,7 @@ const timestamp = (what: string) =>
   v.pipe(
     v.string(),
     v.isoTimestamp(),
+    v.regex(TIMESTAMP_PATTERN),
     v.description(`Timestamp when the credential was ${what}, in ISO 8601 format`),
     v.examples(['2025-01-30T00:00:00.000Z']),
   )

@@ -1,5 +1,11 @@
 import * as v from 'valibot'
-import type { CreateDockerRegistryInput, DockerRegistry, RegistryProvider } from './docker-registry.ts'
+import {
+  type CreateDockerRegistryInput,
+  type DockerRegistry,
+  REGISTRY_PROVIDERS,
+  type RegistryProvider,
+  UUID_PATTERN,
+} from './docker-registry.ts'
 import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
 import { CredentialNotFoundError, DependencyUnavailableError, InvalidInputError } from './errors.ts'
 import {
@@ -11,17 +17,21 @@ import {
 import type { Clock, CredentialStore, SecretOpener } from './ports.ts'
 import { type EcrTokenExchanger, RegistryCredentialsRejectedError } from './resolve-credential.ts'
 
-/** What a verification found, coarse enough to show a customer (Koyeb-style codes). */
-export type VerificationStatus =
-  | 'ok'
-  | 'auth_denied'
-  | 'not_found'
-  | 'registry_error'
-  | 'timeout'
-  | 'dns'
-  | 'tls'
-  | 'blocked_address'
-  | 'malformed'
+/** What a verification can find, coarse enough to show a customer (Koyeb-style codes). */
+export const VERIFICATION_STATUSES = [
+  'ok',
+  'auth_denied',
+  'not_found',
+  'registry_error',
+  'timeout',
+  'dns',
+  'tls',
+  'blocked_address',
+  'malformed',
+] as const
+
+/** What a verification found. */
+export type VerificationStatus = (typeof VERIFICATION_STATUSES)[number]
 
 /** The outcome of checking credentials against a registry. */
 export interface VerificationResult {
@@ -74,15 +84,26 @@ export class VerificationFailedError extends Error {
   }
 }
 
-/** A verification as the verify operation reports it. */
-export interface VerificationReport {
-  id: string
-  registry: RegistryProvider
-  registry_host: string
-  result: VerificationStatus
-  message: string
-  verified_at: string
-}
+/** A verification as `POST /v3/docker-registries/{id}/verify` reports it. */
+export const VerificationReport = v.strictObject({
+  id: v.pipe(v.string(), v.regex(UUID_PATTERN), v.description('The credential checked')),
+  registry: v.pipe(v.picklist(REGISTRY_PROVIDERS), v.description("The credential's provider")),
+  registry_host: v.pipe(
+    v.string(),
+    v.description('The registry host the credential was checked against'),
+    v.examples(['ghcr.io']),
+  ),
+  result: v.pipe(
+    v.picklist(VERIFICATION_STATUSES),
+    v.description(
+      '`ok`: the registry accepted the credential. `auth_denied`: it refused them. `not_found`: no registry API there. `registry_error`: the registry failed or answered nonsense. `timeout`, `dns`, `tls`: it could not be reached. `blocked_address`: the host resolves to an address the service never calls (private, loopback, link-local). `malformed`: the host or username cannot be used.',
+    ),
+  ),
+  message: v.pipe(v.string(), v.description('What happened, safe to show; never the secret')),
+  verified_at: v.pipe(v.string(), v.isoTimestamp(), v.description('When the check ran, ISO 8601 UTC')),
+})
+/** A verification report. */
+export type VerificationReport = v.InferOutput<typeof VerificationReport>
 
 /**
  * The registry host to check a credential against: the one asked for, which must belong to the

@@ -1,6 +1,18 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/local-stack.ts'
+import { routeList } from '../../shared/http/routes.ts'
+import { assertResponseMatchesOpenApi } from './openapi-validator.ts'
+
+// the operation a request reaches, by the route table's method and path template
+function operationOf(method: string, path: string): string | undefined {
+  const pathname = `/v3${path.split('?')[0]}`
+  return routeList.find(
+    (route) =>
+      route.method === method && new RegExp(`^${route.path.replace(/\{\w+\}/g, '[^/]+')}$`).test(pathname),
+  )?.operationId
+}
+
 import { createDynamoApiKeyStore } from '../../shared/adapters/api-key-store.ts'
 import { type ApiKeyRecord, generateApiKey, permissionsFor } from '../../shared/domain/api-key.ts'
 
@@ -79,7 +91,11 @@ export async function startTestStack(options: LocalStackOptions = {}): Promise<T
       } catch {
         parsed = undefined
       }
-      return { status: response.status, headers: response.headers, text, body: parsed as any }
+      const result = { status: response.status, headers: response.headers, text, body: parsed as any }
+      // every response an integration test receives must match our OpenAPI document
+      const operationId = operationOf(method, path)
+      if (operationId) assertResponseMatchesOpenApi(operationId, result)
+      return result
     },
     async mintKey(companyId, overrides = {}) {
       const { key, hash } = generateApiKey()

@@ -1,0 +1,50 @@
+import { type App, Validations } from 'aws-cdk-lib'
+import { AwsSolutionsChecks } from 'cdk-nag'
+import { routeList } from '../shared/http/routes.ts'
+import { ApiStack } from './api-stack.ts'
+import { type ResolvedStageSettings, stageSettingsFromContext } from './stage-settings.ts'
+import { StatefulStack } from './stateful-stack.ts'
+
+/** The stacks of one stage. */
+export interface RegistryCredentialsStacks {
+  /** The stage's settings, defaults applied. */
+  readonly settings: ResolvedStageSettings
+  /** The table and the secrets key. */
+  readonly stateful: StatefulStack
+  /** The REST API and its functions. */
+  readonly api: ApiStack
+}
+
+/**
+ * Builds the stage selected in the context into `app` and registers cdk-nag's AWS Solutions pack,
+ * so every synth (CLI or test) fails on an unacknowledged finding.
+ */
+export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks {
+  const settings = stageSettingsFromContext(app)
+  const tags = { service: settings.serviceName, stage: settings.stage }
+
+  const stateful = new StatefulStack(app, 'Stateful', {
+    stackName: `${settings.stackNamePrefix}-stateful`,
+    description: 'Registry credentials: table and secrets key (retained)',
+    tags,
+    secretsKeyAlias: settings.secretsKeyAlias,
+  })
+
+  const api = new ApiStack(app, 'Api', {
+    stackName: `${settings.stackNamePrefix}-api`,
+    description: 'Registry credentials: Sevalla v3 REST API and its functions',
+    tags,
+    routes: routeList,
+    table: stateful.table,
+    secretsKey: stateful.secretsKey,
+    apiStageName: settings.apiStageName,
+    throttlingRateLimit: settings.throttlingRateLimit,
+    throttlingBurstLimit: settings.throttlingBurstLimit,
+    logRetention: settings.logRetention,
+    logLevel: settings.logLevel,
+    serviceName: settings.serviceName,
+  })
+
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app))
+  return { settings, stateful, api }
+}

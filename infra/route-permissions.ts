@@ -1,0 +1,87 @@
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam'
+import { apiKeyPartitionKey } from '../shared/adapters/api-key-store.ts'
+import { companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
+import { SECRET_PURPOSE } from '../shared/adapters/kms-envelope.ts'
+import type { Route, SecretsKeyAccess } from '../shared/http/routes.ts'
+
+/** Leading keys (partition keys) an authenticating function may read: API key items only. */
+export const API_KEY_LEADING_KEYS = apiKeyPartitionKey('*')
+
+/** Leading keys of credential items: every company's partition, never an API key item. */
+export const CREDENTIAL_LEADING_KEYS = companyPartitionKey('*')
+
+/** The only KMS action each kind of secrets-key access allows. */
+export const SECRETS_KEY_ACTIONS: Readonly<Record<SecretsKeyAccess, readonly string[]>> = {
+  none: [],
+  seal: ['kms:GenerateDataKey'],
+  open: ['kms:Decrypt'],
+}
+
+/** The resources a route's function may touch. */
+export interface RouteResources {
+  /** ARN of the single table. */
+  readonly tableArn: string
+  /** ARN of the secrets key. */
+  readonly secretsKeyArn: string
+}
+
+// the table's items restricted to some partitions. ForAllValues is vacuously true when the key
+// is absent, which only Scan does: Scan is never granted, so the condition always applies.
+function leadingKeys(pattern: string) {
+  return { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [pattern] } }
+}
+
+/**
+ * The least-privilege statements of one route's function, derived from the route table alone:
+ * API key lookups when the route is authenticated, the route's credential actions on company
+ * partitions, and at most one KMS action pinned to the secrets' encryption context.
+ */
+export function routePolicyStatements(route: Route, resources: RouteResources): PolicyStatement[] {
+  const statements: PolicyStatement[] = []
+  if (route.permission !== null) {
+    statements.push(
+      new PolicyStatement({
+        sid: 'ReadApiKeys',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:GetItem'],
+        resources: [resources.tableArn],
+        conditions: leadingKeys(API_KEY_LEADING_KEYS),
+      }),
+    )
+  }
+  if (route.credentialActions.length > 0) {
+    statements.push(
+      new PolicyStatement({
+        sid: 'AccessCredentials',
+        effect: Effect.ALLOW,
+        actions: [...route.credentialActions],
+        resources: [resources.tableArn],
+        conditions: leadingKeys(CREDENTIAL_LEADING_KEYS),
+      }),
+    )
+  }
+  const kmsActions = SECRETS_KEY_ACTIONS[route.secretsKey]
+  if (kmsActions.length > 0) {
+    statements.push(
+      new PolicyStatement({
+        sid: route.secretsKey === 'open' ? 'OpenSecrets' : 'SealSecrets',
+        effect: Effect.ALLOW,
+        actions: [...kmsActions],
+        resources: [resources.secretsKeyArn],
+        // the key serves registry secrets only: any other encryption context is refused.
+        conditions: { StringEquals: { 'kms:EncryptionContext:purpose': SECRET_PURPOSE } },
+      }),
+    )
+  }
+  return statements
+}
+
+/** Whether a route's function reads or writes the table (and so needs `TABLE_NAME`). */
+export function routeUsesTable(route: Route): boolean {
+  return route.permission !== null || route.credentialActions.length > 0
+}
+
+/** Whether a route's function uses the secrets key (and so needs `SECRETS_KEY_ARN`). */
+export function routeUsesSecretsKey(route: Route): boolean {
+  return route.secretsKey !== 'none'
+}

@@ -1,0 +1,152 @@
+import { RetentionDays } from 'aws-cdk-lib/aws-logs'
+import type { Construct } from 'constructs'
+
+/**
+ * Settings of one deployment stage, as written under `stages.<name>` in the `cdk.json` context.
+ * Everything that differs between stages lives here, so no construct holds a stage literal.
+ */
+export interface StageSettings {
+  /** Prefix of the CloudFormation stack names, e.g. `RegistryCredentials-dev`. */
+  readonly stackNamePrefix: string
+  /** Name of the API Gateway stage (the first path segment of the execute-api URL). */
+  readonly apiStageName: string
+  /** Alias of the secrets key, e.g. `alias/registry-credentials/dev/secrets`. */
+  readonly secretsKeyAlias: string
+  /**
+   * Steady-state requests per second the API stage accepts before answering 429.
+   * @default 50
+   */
+  readonly throttlingRateLimit?: number
+  /**
+   * Requests the API stage accepts in a burst above the rate limit.
+   * @default 100
+   */
+  readonly throttlingBurstLimit?: number
+  /**
+   * Days the function and access logs are kept; one of the values CloudWatch Logs accepts.
+   * @default 30
+   */
+  readonly logRetentionDays?: number
+  /**
+   * Level of the functions' structured logs (`POWERTOOLS_LOG_LEVEL`).
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevel
+  /**
+   * Service name in logs and traces (`POWERTOOLS_SERVICE_NAME`) and in the stacks' tags.
+   * @default 'registry-credentials'
+   */
+  readonly serviceName?: string
+}
+
+/** Log levels Powertools accepts. */
+export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'
+
+/** A stage's settings with every default applied. */
+export interface ResolvedStageSettings extends Required<StageSettings> {
+  /** The stage's key in the `stages` context object. */
+  readonly stage: string
+  /** {@link StageSettings.logRetentionDays} as the CDK enum. */
+  readonly logRetention: RetentionDays
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR']
+const RETENTION_DAYS = new Set<number>(
+  Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
+)
+const KNOWN_KEYS = new Set<string>([
+  'stackNamePrefix',
+  'apiStageName',
+  'secretsKeyAlias',
+  'throttlingRateLimit',
+  'throttlingBurstLimit',
+  'logRetentionDays',
+  'logLevel',
+  'serviceName',
+])
+
+/** Thrown when the `cdk.json` context does not describe a usable stage. */
+export class StageSettingsError extends Error {
+  override readonly name = 'StageSettingsError'
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function requiredString(stage: string, raw: Record<string, unknown>, key: string, pattern: RegExp): string {
+  const value = raw[key]
+  if (typeof value !== 'string' || !pattern.test(value)) {
+    throw new StageSettingsError(`stages.${stage}.${key} must be a string matching ${pattern}`)
+  }
+  return value
+}
+
+function positiveNumber(stage: string, raw: Record<string, unknown>, key: string, fallback: number): number {
+  const value = raw[key] ?? fallback
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new StageSettingsError(`stages.${stage}.${key} must be a positive number`)
+  }
+  return value
+}
+
+/**
+ * Validates one stage's raw context object and applies the defaults. Unknown keys are rejected,
+ * so a misspelt setting fails the synth instead of silently keeping its default.
+ */
+export function resolveStageSettings(stage: string, raw: unknown): ResolvedStageSettings {
+  if (!isRecord(raw)) throw new StageSettingsError(`stages.${stage} must be an object`)
+  const unknown = Object.keys(raw).filter((key) => !KNOWN_KEYS.has(key))
+  if (unknown.length > 0) {
+    throw new StageSettingsError(`stages.${stage} has unknown settings: ${unknown.join(', ')}`)
+  }
+  const throttlingBurstLimit = positiveNumber(stage, raw, 'throttlingBurstLimit', 100)
+  if (!Number.isInteger(throttlingBurstLimit)) {
+    throw new StageSettingsError(`stages.${stage}.throttlingBurstLimit must be an integer`)
+  }
+  const logRetentionDays = raw.logRetentionDays ?? 30
+  if (typeof logRetentionDays !== 'number' || !RETENTION_DAYS.has(logRetentionDays)) {
+    throw new StageSettingsError(
+      `stages.${stage}.logRetentionDays must be one of ${[...RETENTION_DAYS].sort((a, b) => a - b).join(', ')}`,
+    )
+  }
+  const logLevel = raw.logLevel ?? 'INFO'
+  if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel as LogLevel)) {
+    throw new StageSettingsError(`stages.${stage}.logLevel must be one of ${LOG_LEVELS.join(', ')}`)
+  }
+  return {
+    stage,
+    stackNamePrefix: requiredString(stage, raw, 'stackNamePrefix', /^[A-Za-z][A-Za-z0-9-]{0,100}$/),
+    apiStageName: requiredString(stage, raw, 'apiStageName', /^[A-Za-z0-9_]{1,128}$/),
+    secretsKeyAlias: requiredString(stage, raw, 'secretsKeyAlias', /^alias\/(?!aws\/)[A-Za-z0-9/_-]{1,250}$/),
+    throttlingRateLimit: positiveNumber(stage, raw, 'throttlingRateLimit', 50),
+    throttlingBurstLimit,
+    logRetentionDays,
+    logRetention: logRetentionDays as RetentionDays,
+    logLevel: logLevel as LogLevel,
+    serviceName:
+      raw.serviceName === undefined
+        ? 'registry-credentials'
+        : requiredString(stage, raw, 'serviceName', /^[a-z][a-z0-9-]{0,62}$/),
+  }
+}
+
+/**
+ * Reads the selected stage (`-c stage=<name>`, default from `cdk.json`) and its settings from
+ * the context, failing with a message that names the stages that do exist.
+ */
+export function stageSettingsFromContext(scope: Construct): ResolvedStageSettings {
+  const stages: unknown = scope.node.tryGetContext('stages')
+  if (!isRecord(stages) || Object.keys(stages).length === 0) {
+    throw new StageSettingsError('cdk.json context must define "stages" with at least one stage')
+  }
+  const known = Object.keys(stages).join(', ')
+  const stage: unknown = scope.node.tryGetContext('stage')
+  if (typeof stage !== 'string' || stage === '') {
+    throw new StageSettingsError(`no stage selected: pass -c stage=<name>, one of ${known}`)
+  }
+  if (!Object.hasOwn(stages, stage)) {
+    throw new StageSettingsError(`unknown stage "${stage}": cdk.json context "stages" defines ${known}`)
+  }
+  return resolveStageSettings(stage, stages[stage])
+}

@@ -1,0 +1,57 @@
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib'
+import {
+  AttributeType,
+  Billing,
+  type ITableV2,
+  StreamViewType,
+  TableEncryptionV2,
+  TableV2,
+} from 'aws-cdk-lib/aws-dynamodb'
+import { type IKey, Key } from 'aws-cdk-lib/aws-kms'
+import type { Construct } from 'constructs'
+
+/** Properties of the {@link StatefulStack}. */
+export interface StatefulStackProps extends StackProps {
+  /** Alias of the secrets key, e.g. `alias/registry-credentials/dev/secrets`. */
+  readonly secretsKeyAlias: string
+}
+
+/**
+ * What outlives every deployment: the single table and the key that wraps the secrets' data keys.
+ * Both are retained when the stack is deleted; the table also refuses deletion outright.
+ */
+export class StatefulStack extends Stack {
+  /**
+   * The single table: credentials under `COMPANY#<id>` / `DOCKER_REGISTRY#<id>`, API keys under
+   * `API_KEY#<sha256>` / `API_KEY`. Its stream (new and old images) drives change events.
+   */
+  readonly table: ITableV2
+  /** The customer-managed key used only for envelope encryption of registry secrets. */
+  readonly secretsKey: IKey
+
+  constructor(scope: Construct, id: string, props: StatefulStackProps) {
+    super(scope, id, props)
+
+    this.table = new TableV2(this, 'Table', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billing: Billing.onDemand(),
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      // the AWS managed key, never the secrets key: a role that may read the table must not
+      // thereby be able to decrypt the envelopes stored in it.
+      encryption: TableEncryptionV2.awsManagedKey(),
+      dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
+    })
+
+    // the key policy is the default one (the account administers the key); which principals may
+    // use it, and only for the docker-registry-secret encryption context, is decided by IAM.
+    this.secretsKey = new Key(this, 'SecretsKey', {
+      description: 'Wraps the data keys of Docker registry secrets (envelope encryption)',
+      alias: props.secretsKeyAlias,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    })
+  }
+}

@@ -1,0 +1,439 @@
+import {
+  type ConversionConfig,
+  type JsonSchema,
+  toJsonSchema,
+  toJsonSchemaDefs,
+} from '@valibot/to-json-schema'
+import * as v from 'valibot'
+import packageJson from '../../package.json' with { type: 'json' }
+import {
+  CreateDockerRegistryInput,
+  CredentialPathParameters,
+  DeletedMessage,
+  DockerRegistry,
+  DockerRegistryPage,
+  DockerRegistrySummary,
+  ListDockerRegistriesQuery,
+  UpdateDockerRegistryInput,
+} from '../domain/docker-registry.ts'
+import {
+  CreateDockerRegistryQuery,
+  VERIFICATION_STATUSES,
+  VerificationReport,
+  VerifyDockerRegistryQuery,
+} from '../domain/verify-credential.ts'
+import { MAX_BODY_BYTES } from './middleware/body-size-limit.ts'
+import { type Route, routes } from './routes.ts'
+
+/** The prefix every route path carries; the document's server URL ends with it, like Sevalla's. */
+export const API_BASE_PATH = '/v3'
+
+/** One failing input field, as `data.issues` lists it. */
+const InputIssueSchema = v.strictObject({
+  path: v.pipe(
+    v.string(),
+    v.description('Dot path of the failing field (`username`, `limit`); empty for the body as a whole'),
+    v.examples(['username']),
+  ),
+  message: v.pipe(
+    v.string(),
+    v.description('What is wrong with the field; never quotes the value received'),
+    v.examples([
+      'must be 1 to 39 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+    ]),
+  ),
+})
+
+/**
+ * The Sevalla v3 error body every 4xx and 5xx carries, with our one extension: `data.issues` on
+ * validation errors. It describes {@link import('./error-response.ts').ErrorBody}.
+ */
+export const ErrorBodySchema = v.strictObject({
+  message: v.pipe(v.string(), v.description('Error message'), v.examples(['Not found'])),
+  status: v.pipe(
+    v.number(),
+    v.integer(),
+    v.minValue(400),
+    v.maxValue(599),
+    v.description('HTTP status code, the same as the status of the response'),
+    v.examples([404]),
+  ),
+  data: v.pipe(
+    v.strictObject({
+      code: v.pipe(v.string(), v.description('Machine-readable error code'), v.examples(['not_found'])),
+      message: v.pipe(
+        v.string(),
+        v.description('Additional error details or instructions'),
+        v.examples(['No Docker registry credential with this id exists.']),
+      ),
+      issues: v.optional(
+        v.pipe(
+          v.array(InputIssueSchema),
+          v.minLength(1),
+          v.description(
+            'Every failing field of a rejected request (400 validation errors only). An extension to the Sevalla v3 error body.',
+          ),
+        ),
+      ),
+      result: v.optional(
+        v.pipe(
+          v.picklist(VERIFICATION_STATUSES),
+          v.description(
+            'Why the registry refused a credential created with `?verify=true` (400 `verification_failed` only). An extension to the Sevalla v3 error body.',
+          ),
+        ),
+      ),
+    }),
+    v.description('Error details'),
+  ),
+})
+
+/** What `GET /v3/openapi.json` answers: this document. */
+const OpenApiDocumentSchema = v.pipe(
+  v.looseObject({
+    openapi: v.pipe(v.string(), v.regex(/^3\.1\.\d+$/)),
+    info: v.looseObject({ title: v.string(), version: v.string() }),
+    paths: v.looseObject({}),
+  }),
+  v.description('An OpenAPI 3.1 document'),
+)
+
+// every body the API reads or writes, by component name.
+const componentSchemas = {
+  CreateDockerRegistryInput,
+  DeletedMessage,
+  DockerRegistry,
+  DockerRegistryPage,
+  DockerRegistrySummary,
+  Error: ErrorBodySchema,
+  OpenApiDocument: OpenApiDocumentSchema,
+  UpdateDockerRegistryInput,
+  VerificationReport,
+}
+type ComponentName = keyof typeof componentSchemas
+
+/** What the route table does not say about an operation. */
+interface OperationDocs {
+  summary: string
+  description: string
+  tag: string
+  /** The JSON body the handler validates. */
+  body?: ComponentName
+  /** The query schema the handler validates (strings off the wire). */
+  query?: v.GenericSchema
+  /** The path parameter schema the handler validates. */
+  path?: v.GenericSchema
+  success: { status: 200 | 201; description: string; body: ComponentName }
+}
+
+const TAG_REGISTRIES = 'Docker Registries'
+const TAG_DOCUMENTATION = 'Documentation'
+const NEVER_THE_SECRET = 'The secret is write-only: no response ever includes it.'
+
+// keyed like the route table, so a route without documentation does not compile.
+const operationDocs: { [K in keyof typeof routes]: OperationDocs } = {
+  listDockerRegistries: {
+    summary: 'List Docker registry credentials',
+    description: `One page of the calling company's Docker registry credentials, newest first. ${NEVER_THE_SECRET}`,
+    tag: TAG_REGISTRIES,
+    query: ListDockerRegistriesQuery,
+    success: { status: 200, description: 'One page of credentials', body: 'DockerRegistryPage' },
+  },
+  createDockerRegistry: {
+    summary: 'Create Docker registry credential',
+    description: `Stores a credential for a private registry; the secret is encrypted with a key of its own. ${NEVER_THE_SECRET}`,
+    tag: TAG_REGISTRIES,
+    body: 'CreateDockerRegistryInput',
+    query: CreateDockerRegistryQuery,
+    success: { status: 201, description: 'The credential created', body: 'DockerRegistry' },
+  },
+  getDockerRegistry: {
+    summary: 'Get Docker registry credential',
+    description: `One credential of the calling company. ${NEVER_THE_SECRET}`,
+    tag: TAG_REGISTRIES,
+    path: CredentialPathParameters,
+    success: { status: 200, description: 'The credential', body: 'DockerRegistry' },
+  },
+  updateDockerRegistry: {
+    summary: 'Update Docker registry credential',
+    description: `Changes any subset of the fields; a new secret is encrypted with a fresh key. ${NEVER_THE_SECRET}`,
+    tag: TAG_REGISTRIES,
+    body: 'UpdateDockerRegistryInput',
+    path: CredentialPathParameters,
+    success: { status: 200, description: 'The credential as updated', body: 'DockerRegistry' },
+  },
+  deleteDockerRegistry: {
+    summary: 'Delete Docker registry credential',
+    description: 'Deletes a credential and its encrypted secret.',
+    tag: TAG_REGISTRIES,
+    path: CredentialPathParameters,
+    success: { status: 200, description: 'The credential was deleted', body: 'DeletedMessage' },
+  },
+  verifyDockerRegistry: {
+    summary: 'Verify Docker registry credential (extension)',
+    description:
+      'Checks a stored credential against its registry (Registry HTTP API v2; ECR by token exchange) and reports the outcome. Not part of the Sevalla v3 API.',
+    tag: TAG_REGISTRIES,
+    path: CredentialPathParameters,
+    query: VerifyDockerRegistryQuery,
+    success: { status: 200, description: 'What the registry said', body: 'VerificationReport' },
+  },
+  getOpenApiDocument: {
+    summary: 'Get this OpenAPI document',
+    description: 'This document, generated from the schemas the API validates with. No API key needed.',
+    tag: TAG_DOCUMENTATION,
+    success: { status: 200, description: 'This OpenAPI 3.1 document', body: 'OpenApiDocument' },
+  },
+}
+
+// the query schema parses strings and carries no descriptions of its own.
+const PARAMETER_DESCRIPTIONS: Record<string, string> = {
+  limit: 'Maximum number of items per page',
+  offset: 'Number of items to skip',
+  verify:
+    'Extension: `true` checks the credential against its registry first and stores it only if the registry accepts it',
+  registry_host:
+    "Extension: the registry host (`host[:port]`) to check against; required for `ecr` and `custom` credentials, else the provider's own host",
+}
+
+/** Every error status the API answers, with the reusable response that documents it. */
+const ERROR_RESPONSES: Record<number, { name: string; description: string; headers?: string[] }> = {
+  400: {
+    name: 'BadRequest',
+    description:
+      'The request is invalid: malformed JSON, an unknown property, or a body, path or query parameter that fails its schema. `data.issues` lists every failing field.',
+  },
+  401: {
+    name: 'Unauthorized',
+    description: 'No API key, or a malformed, unknown, disabled or expired one.',
+    headers: ['WWW-Authenticate'],
+  },
+  403: { name: 'Forbidden', description: 'The API key lacks the permission this operation needs.' },
+  404: {
+    name: 'NotFound',
+    description:
+      'No credential with this id exists for the calling company (also when another company has one).',
+  },
+  413: { name: 'PayloadTooLarge', description: `The request body is larger than ${MAX_BODY_BYTES} bytes.` },
+  415: { name: 'UnsupportedMediaType', description: 'The request body is not sent as `application/json`.' },
+  429: {
+    name: 'TooManyRequests',
+    description: 'Throttled by the API stage; retry after `Retry-After` seconds.',
+    headers: ['Retry-After'],
+  },
+  500: {
+    name: 'InternalServerError',
+    description: 'A fault on our side; the body quotes the request id for support, nothing else.',
+  },
+  503: {
+    name: 'ServiceUnavailable',
+    description: 'A dependency is throttling or unreachable; retry after `Retry-After` seconds.',
+    headers: ['Retry-After'],
+  },
+}
+
+const RESPONSE_HEADERS = {
+  'Retry-After': {
+    description: 'Seconds to wait before retrying',
+    required: true,
+    schema: { type: 'integer', minimum: 0 },
+  },
+  'WWW-Authenticate': {
+    description: 'The authentication scheme to use: `Bearer`',
+    required: true,
+    schema: { type: 'string', pattern: '^Bearer( |$)' },
+  },
+  'X-Request-Id': {
+    description: 'Names the request in our logs; quote it to support',
+    required: true,
+    schema: { type: 'string', minLength: 1 },
+  },
+}
+
+// query parameters are strings on the wire that the schema parses to numbers; to a client, a
+// digits-only string parsed to a number is an integer parameter, and its default the number.
+const DIGITS_ONLY = /^\^\\d(\{\d+(,\d*)?\}|\+)\$$/
+
+const conversion: ConversionConfig = {
+  target: 'draft-2020-12',
+  errorMode: 'throw',
+  // a `check` only narrows what the documented type and length already say (a host's port range)
+  ignoreActions: ['check'],
+  overrideAction: ({ valibotAction, jsonSchema }) => {
+    if (valibotAction.type !== 'to_number') return undefined
+    const { type, pattern, ...annotations } = jsonSchema
+    if (type !== 'string' || !DIGITS_ONLY.test(pattern ?? '')) {
+      throw new Error('to_number is documented only after a digits-only regex')
+    }
+    return { type: 'integer', ...annotations }
+  },
+  overrideSchema: ({ valibotSchema, jsonSchema }) => {
+    if (valibotSchema.type !== 'optional' || jsonSchema.type !== 'integer') return undefined
+    if (typeof jsonSchema.default !== 'string') return undefined
+    return { ...jsonSchema, default: Number(jsonSchema.default) }
+  },
+  overrideRef: ({ referenceId }) => `#/components/schemas/${referenceId}`,
+}
+
+// `$schema` belongs to whole documents, not to schemas inside one; an empty `required` says nothing.
+function tidy<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(tidy) as T
+  if (typeof value !== 'object' || value === null) return value
+  const entries = Object.entries(value).filter(
+    ([key, member]) =>
+      key !== '$schema' && !(key === 'required' && Array.isArray(member) && member.length === 0),
+  )
+  return Object.fromEntries(entries.map(([key, member]) => [key, tidy(member)])) as T
+}
+
+// code-unit order, not locale order: the same on every machine and Node version.
+function sortedEntries<T>(record: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+}
+
+function parameters(schema: v.GenericSchema, location: 'path' | 'query'): Record<string, unknown>[] {
+  const objectSchema = tidy(toJsonSchema(schema, conversion))
+  const required = new Set(objectSchema.required ?? [])
+  return Object.entries(objectSchema.properties ?? {}).map(([name, property]) => {
+    if (typeof property === 'boolean') throw new Error(`parameter ${name} has no schema`)
+    if (location === 'path' && !required.has(name)) throw new Error(`path parameter ${name} must be required`)
+    const { description = PARAMETER_DESCRIPTIONS[name], ...parameterSchema } = property
+    if (!description) throw new Error(`parameter ${name} has no description`)
+    return { name, in: location, required: required.has(name), description, schema: parameterSchema }
+  })
+}
+
+function jsonContent(component: ComponentName) {
+  return { 'application/json': { schema: { $ref: `#/components/schemas/${component}` } } }
+}
+
+function headerRefs(names: readonly string[]) {
+  return Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]))
+}
+
+// which errors an operation can answer follows from what its route does.
+function errorStatuses(route: Route, docs: OperationDocs): number[] {
+  const statuses = new Set([429, 500]) // stage throttling and our own faults apply to every route
+  if (docs.body || docs.query || docs.path) statuses.add(400)
+  if (route.permission !== null) statuses.add(401).add(403)
+  if (docs.path) statuses.add(404) // every operation on one credential looks it up by id
+  if (route.hasBody) statuses.add(413).add(415)
+  // api keys and credentials both live in DynamoDB; secrets go through KMS
+  if (route.permission !== null || route.credentialActions.length > 0 || route.secretsKey !== 'none') {
+    statuses.add(503)
+  }
+  return [...statuses]
+}
+
+function operation(route: Route, docs: OperationDocs): Record<string, unknown> {
+  const permission = route.permission ? ` Needs an API key with the \`${route.permission}\` permission.` : ''
+  const responses: Record<string, unknown> = {
+    [docs.success.status]: {
+      description: docs.success.description,
+      headers: headerRefs(['X-Request-Id']),
+      content: jsonContent(docs.success.body),
+    },
+  }
+  for (const status of errorStatuses(route, docs)) {
+    const error = ERROR_RESPONSES[status]
+    if (!error) throw new Error(`no documentation for status ${status}`)
+    responses[status] = { $ref: `#/components/responses/${error.name}` }
+  }
+  const parameterList = [
+    ...(docs.path ? parameters(docs.path, 'path') : []),
+    ...(docs.query ? parameters(docs.query, 'query') : []),
+  ]
+  return {
+    operationId: route.operationId,
+    summary: docs.summary,
+    description: `${docs.description}${permission}`,
+    tags: [docs.tag],
+    security: route.permission ? [{ bearerAuth: [] }] : [],
+    ...(parameterList.length > 0 ? { parameters: parameterList } : {}),
+    ...(docs.body ? { requestBody: { required: true, content: jsonContent(docs.body) } } : {}),
+    responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b))),
+  }
+}
+
+function paths(): Record<string, Record<string, unknown>> {
+  const byPath: Record<string, Record<string, unknown>> = {}
+  for (const [key, docs] of Object.entries(operationDocs)) {
+    const route: Route = routes[key as keyof typeof routes]
+    if (!route.path.startsWith(`${API_BASE_PATH}/`))
+      throw new Error(`${route.path} is outside ${API_BASE_PATH}`)
+    const path = route.path.slice(API_BASE_PATH.length)
+    byPath[path] = { ...byPath[path], [route.method.toLowerCase()]: operation(route, docs) }
+  }
+  return sortedEntries(
+    Object.fromEntries(Object.entries(byPath).map(([path, ops]) => [path, sortedEntries(ops)])),
+  )
+}
+
+function schemas(): Record<string, JsonSchema> {
+  const converted = toJsonSchemaDefs(componentSchemas, conversion)
+  return sortedEntries(
+    Object.fromEntries(Object.entries(converted).map(([name, schema]) => [name, tidy(schema)])),
+  )
+}
+
+function errorResponses(): Record<string, unknown> {
+  return sortedEntries(
+    Object.fromEntries(
+      Object.values(ERROR_RESPONSES).map(({ name, description, headers = [] }) => [
+        name,
+        { description, headers: headerRefs(['X-Request-Id', ...headers]), content: jsonContent('Error') },
+      ]),
+    ),
+  )
+}
+
+/** A generated OpenAPI 3.1 document (plain JSON). */
+export interface OpenApiDocument {
+  openapi: string
+  info: { title: string; version: string; description: string }
+  servers: { url: string; description: string }[]
+  tags: { name: string; description: string }[]
+  paths: Record<string, Record<string, unknown>>
+  components: Record<string, Record<string, unknown>>
+}
+
+/**
+ * The OpenAPI 3.1 document of the public API, generated from the route table and the same
+ * valibot schemas the handlers validate with. Deterministic: the same code always gives the same
+ * document, key order included, so a committed copy can be checked for drift.
+ */
+export function buildOpenApiDocument(): OpenApiDocument {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Registry credentials API',
+      version: packageJson.version,
+      description:
+        'Stores private container registry credentials. Wire-compatible with the Sevalla v3 `/docker-registries` API; the one extension is `data.issues` on validation errors, listing every failing field.',
+    },
+    servers: [{ url: API_BASE_PATH, description: 'This API, on the host serving this document' }],
+    tags: [
+      { name: TAG_REGISTRIES, description: 'Credentials for pulling images from private registries' },
+      { name: TAG_DOCUMENTATION, description: 'This document' },
+    ],
+    paths: paths(),
+    components: {
+      headers: RESPONSE_HEADERS,
+      responses: errorResponses(),
+      schemas: schemas(),
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'API key authentication. Pass your API key as a Bearer token in the Authorization header.',
+        },
+      },
+    },
+  }
+}
+
+/** The document as committed in `shared/http/openapi.json`: two-space JSON, trailing newline. */
+export function renderOpenApiDocument(): string {
+  return `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`
+}

@@ -1,0 +1,205 @@
+import type { CfnRole } from 'aws-cdk-lib/aws-iam'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { routePolicyStatements } from '../../infra/route-permissions.ts'
+import { type Route, routeList, routes } from '../../shared/http/routes.ts'
+import { type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
+
+/** One allowed action on one resource, under its conditions: the unit the tests compare. */
+interface Grant {
+  action: string
+  resource: string
+  condition?: unknown
+}
+
+const API_KEYS_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['API_KEY#*'] } }
+const COMPANIES_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['COMPANY#*'] } }
+const SECRETS_ONLY = { StringEquals: { 'kms:EncryptionContext:purpose': 'docker-registry-secret' } }
+
+const BASELINE: Grant[] = [
+  { action: 'logs:CreateLogStream', resource: 'own log group' },
+  { action: 'logs:PutLogEvents', resource: 'own log group' },
+  { action: 'xray:PutTelemetryRecords', resource: '*' },
+  { action: 'xray:PutTraceSegments', resource: '*' },
+]
+
+// what each route's role may do, written out by hand from the design (not derived from the code
+// under test): authenticated routes read API keys, each touches only what it needs.
+const EXPECTED: Record<string, Grant[]> = {
+  [routes.createDockerRegistry.functionName]: [
+    { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
+    { action: 'dynamodb:PutItem', resource: 'table', condition: COMPANIES_ONLY },
+    { action: 'kms:GenerateDataKey', resource: 'secrets key', condition: SECRETS_ONLY },
+  ],
+  [routes.listDockerRegistries.functionName]: [
+    { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
+    { action: 'dynamodb:Query', resource: 'table', condition: COMPANIES_ONLY },
+  ],
+  [routes.getDockerRegistry.functionName]: [
+    { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
+    { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
+  ],
+  [routes.updateDockerRegistry.functionName]: [
+    { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
+    { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
+    { action: 'dynamodb:UpdateItem', resource: 'table', condition: COMPANIES_ONLY },
+    { action: 'kms:GenerateDataKey', resource: 'secrets key', condition: SECRETS_ONLY },
+  ],
+  [routes.deleteDockerRegistry.functionName]: [
+    { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
+    { action: 'dynamodb:DeleteItem', resource: 'table', condition: COMPANIES_ONLY },
+  ],
+  // the one public route that may decrypt (design change: it presents the secret to the registry)
+  [routes.verifyDockerRegistry.functionName]: [
+    { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
+    { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
+    { action: 'kms:Decrypt', resource: 'secrets key', condition: SECRETS_ONLY },
+  ],
+  [routes.getOpenApiDocument.functionName]: [],
+}
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>
+interface Statement {
+  Effect: string
+  Action: string | string[]
+  Resource: unknown
+  Condition?: unknown
+}
+
+function list<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value]
+}
+
+// names a policy resource by what it points at, so expectations read like the design.
+function resourceName(resource: unknown, logGroupId: string): string {
+  if (resource === '*') return '*'
+  const text = JSON.stringify(resource)
+  if (text === JSON.stringify({ 'Fn::GetAtt': [logGroupId, 'Arn'] })) return 'own log group'
+  if (/ExportsOutputFnGetAttTable\w+Arn/.test(text)) return 'table'
+  if (/ExportsOutputFnGetAttSecretsKey\w+Arn/.test(text)) return 'secrets key'
+  return text
+}
+
+function sortGrants(grants: Grant[]): Grant[] {
+  return [...grants].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
+}
+
+describe('least privilege', () => {
+  let synthesized: SynthesizedApp
+  let resources: Resources
+
+  beforeAll(() => {
+    synthesized = synthesizeTestApp()
+    resources = synthesized.api.toJSON().Resources
+  })
+
+  function roleOf(route: Route) {
+    const registryFunction = synthesized.stacks.api.functions.get(route.functionName)
+    if (!registryFunction) throw new Error(`no function for ${route.functionName}`)
+    const stack = synthesized.stacks.api
+    return {
+      id: stack.getLogicalId(registryFunction.role.node.defaultChild as CfnRole),
+      logGroupId: stack.getLogicalId(registryFunction.logGroup.node.defaultChild as never),
+    }
+  }
+
+  // every action the route's role is allowed, from all policies attached to it.
+  function grantsOf(route: Route): Grant[] {
+    const role = roleOf(route)
+    const statements: Statement[] = Object.values(resources)
+      .filter(
+        (resource) =>
+          resource.Type === 'AWS::IAM::Policy' &&
+          list(resource.Properties.Roles as unknown[]).some(
+            (ref) => JSON.stringify(ref) === JSON.stringify({ Ref: role.id }),
+          ),
+      )
+      .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+    const roleProperties = resources[role.id]?.Properties ?? {}
+    const inline = (
+      (roleProperties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]
+    ).flatMap((policy) => policy.PolicyDocument.Statement)
+    return [...statements, ...inline].flatMap((statement) => {
+      expect(statement.Effect).toBe('Allow')
+      return list(statement.Action).flatMap((action) =>
+        list(statement.Resource).map((resource) => ({
+          action,
+          resource: resourceName(resource, role.logGroupId),
+          ...(statement.Condition === undefined ? {} : { condition: statement.Condition }),
+        })),
+      )
+    })
+  }
+
+  it('covers every route of the route table', () => {
+    expect(Object.keys(EXPECTED).sort()).toEqual(routeList.map((route) => route.functionName).sort())
+  })
+
+  it.each(routeList.map((route) => [route.functionName, route] as const))(
+    'the %s role may do exactly what its route needs',
+    (name, route) => {
+      expect(sortGrants(grantsOf(route))).toEqual(sortGrants([...BASELINE, ...(EXPECTED[name] ?? [])]))
+    },
+  )
+
+  it('the create role has no kms:Decrypt', () => {
+    const actions = grantsOf(routes.createDockerRegistry).map((grant) => grant.action)
+
+    expect(actions).toContain('kms:GenerateDataKey')
+    expect(actions).not.toContain('kms:Decrypt')
+    expect(actions.filter((action) => action.startsWith('kms:'))).toEqual(['kms:GenerateDataKey'])
+  })
+
+  it.each([routes.listDockerRegistries, routes.getDockerRegistry, routes.deleteDockerRegistry])(
+    'the $functionName role has no KMS permission at all',
+    (route) => {
+      expect(grantsOf(route).filter((grant) => grant.action.startsWith('kms:'))).toEqual([])
+    },
+  )
+
+  it('no role of the API stack may decrypt unless its route opens secrets', () => {
+    for (const route of routeList) {
+      const decrypts = grantsOf(route).some(
+        (grant) => grant.action === 'kms:Decrypt' || grant.action === 'kms:*',
+      )
+      expect(decrypts, route.functionName).toBe(route.secretsKey === 'open')
+    }
+  })
+
+  it('no function role carries an AWS managed policy', () => {
+    for (const route of routeList) {
+      expect(resources[roleOf(route).id]?.Properties.ManagedPolicyArns, route.functionName).toBeUndefined()
+    }
+  })
+})
+
+describe('routePolicyStatements', () => {
+  it('lets a route that opens secrets only decrypt, only for the registry-secret context', () => {
+    // Arrange
+    const resolveRoute: Route = {
+      operationId: 'resolve',
+      method: 'GET',
+      path: '/internal/resolve',
+      functionName: 'resolve-docker-registry',
+      permission: null,
+      hasBody: false,
+      credentialActions: ['dynamodb:GetItem'],
+      secretsKey: 'open',
+    }
+
+    // Act
+    const kms = routePolicyStatements(resolveRoute, { tableArn: 'table-arn', secretsKeyArn: 'key-arn' })
+      .map((statement) => statement.toStatementJson())
+      .filter((statement) => JSON.stringify(statement.Action).includes('kms:'))
+
+    // Assert
+    expect(kms).toEqual([
+      {
+        Sid: 'OpenSecrets',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: 'key-arn',
+        Condition: SECRETS_ONLY,
+      },
+    ])
+  })
+})

@@ -1,0 +1,97 @@
+import { App } from 'aws-cdk-lib'
+import { RetentionDays } from 'aws-cdk-lib/aws-logs'
+import { describe, expect, it } from 'vitest'
+import {
+  resolveStageSettings,
+  StageSettingsError,
+  stageSettingsFromContext,
+} from '../../infra/stage-settings.ts'
+import { cdkJsonContext } from './infra-app.ts'
+
+const minimal = {
+  stackNamePrefix: 'RegistryCredentials-test',
+  apiStageName: 'test',
+  secretsKeyAlias: 'alias/registry-credentials/test/secrets',
+}
+
+describe('stageSettingsFromContext', () => {
+  it('reads the stage cdk.json selects by default', () => {
+    // Arrange
+    const app = new App({ context: cdkJsonContext() })
+
+    // Act
+    const settings = stageSettingsFromContext(app)
+
+    // Assert
+    expect(settings.stage).toBe('dev')
+    expect(settings.apiStageName).toBe('dev')
+  })
+
+  it('reads the stage chosen with -c stage=prod', () => {
+    const app = new App({ context: { ...cdkJsonContext(), stage: 'prod' } })
+
+    const settings = stageSettingsFromContext(app)
+
+    expect(settings).toMatchObject({
+      stage: 'prod',
+      stackNamePrefix: 'RegistryCredentials-prod',
+      secretsKeyAlias: 'alias/registry-credentials/prod/secrets',
+      logRetention: RetentionDays.ONE_YEAR,
+    })
+  })
+
+  it('fails on an unknown stage, naming the stages that exist', () => {
+    const app = new App({ context: { ...cdkJsonContext(), stage: 'staging' } })
+
+    expect(() => stageSettingsFromContext(app)).toThrow(
+      new StageSettingsError('unknown stage "staging": cdk.json context "stages" defines dev, prod'),
+    )
+  })
+
+  it('fails when the context has no stages', () => {
+    const app = new App({ context: { stage: 'dev' } })
+
+    expect(() => stageSettingsFromContext(app)).toThrow(StageSettingsError)
+  })
+})
+
+describe('resolveStageSettings', () => {
+  it('applies the documented defaults', () => {
+    const settings = resolveStageSettings('test', minimal)
+
+    expect(settings).toEqual({
+      ...minimal,
+      stage: 'test',
+      throttlingRateLimit: 50,
+      throttlingBurstLimit: 100,
+      logRetentionDays: 30,
+      logRetention: RetentionDays.ONE_MONTH,
+      logLevel: 'INFO',
+      serviceName: 'registry-credentials',
+    })
+  })
+
+  it('rejects a misspelt setting instead of silently using the default', () => {
+    expect(() => resolveStageSettings('test', { ...minimal, throttlingRate: 10 })).toThrow(
+      /unknown settings: throttlingRate/,
+    )
+  })
+
+  it('rejects a retention CloudWatch Logs does not offer', () => {
+    expect(() => resolveStageSettings('test', { ...minimal, logRetentionDays: 31 })).toThrow(
+      /logRetentionDays must be one of/,
+    )
+  })
+
+  it('rejects a missing key alias', () => {
+    const { secretsKeyAlias: _omitted, ...withoutAlias } = minimal
+
+    expect(() => resolveStageSettings('test', withoutAlias)).toThrow(/secretsKeyAlias/)
+  })
+
+  it('rejects a non-positive throttling rate', () => {
+    expect(() => resolveStageSettings('test', { ...minimal, throttlingRateLimit: 0 })).toThrow(
+      /throttlingRateLimit must be a positive number/,
+    )
+  })
+})
