@@ -101,8 +101,9 @@ export class ApiStack extends Stack {
       this.api.addGatewayResponse(error.id, {
         type: error.type,
         statusCode: String(error.status),
+        // only static values and request parameters map into gateway response headers; the
+        // request id is in the body and in API Gateway's own x-amzn-RequestId header
         responseHeaders: {
-          'x-request-id': 'context.requestId',
           'content-type': "'application/json'",
           ...Object.fromEntries(
             Object.entries(error.headers ?? {}).map(([name, value]) => [name, `'${value}'`]),

@@ -153,9 +153,14 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
  * `$context.error.message`, which can echo request data such as a hashed Authorization header).
  */
 export function gatewayErrorTemplate(error: GatewayError): string {
+  // gateway responses cannot map $context into a header, so the request id rides in the body
+  // (API Gateway adds its own x-amzn-RequestId header with the same id)
+  const detail = error.detail.includes('$context.requestId')
+    ? error.detail
+    : `${error.detail} Request id: $context.requestId.`
   return JSON.stringify({
     message: error.message,
     status: error.status,
-    data: { code: error.code, message: error.detail },
+    data: { code: error.code, message: detail },
   })
 }

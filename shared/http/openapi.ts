@@ -197,7 +197,10 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
 }
 
 /** Every error status the API answers, with the reusable response that documents it. */
-const ERROR_RESPONSES: Record<number, { name: string; description: string; headers?: string[] }> = {
+const ERROR_RESPONSES: Record<
+  number,
+  { name: string; description: string; headers?: string[]; requestIdHeader?: string }
+> = {
   400: {
     name: 'BadRequest',
     description:
@@ -218,8 +221,10 @@ const ERROR_RESPONSES: Record<number, { name: string; description: string; heade
   415: { name: 'UnsupportedMediaType', description: 'The request body is not sent as `application/json`.' },
   429: {
     name: 'TooManyRequests',
-    description: 'Throttled by the API stage; retry after `Retry-After` seconds.',
+    description:
+      'Throttled by the API stage; retry after `Retry-After` seconds. API Gateway answers this one itself: the request id is in `data.message` and its `X-Amzn-RequestId` header.',
     headers: ['Retry-After'],
+    requestIdHeader: 'X-Amzn-RequestId',
   },
   500: {
     name: 'InternalServerError',
@@ -242,6 +247,11 @@ const RESPONSE_HEADERS = {
     description: 'The authentication scheme to use: `Bearer`',
     required: true,
     schema: { type: 'string', pattern: '^Bearer( |$)' },
+  },
+  'X-Amzn-RequestId': {
+    description: "API Gateway's request id, on the errors API Gateway answers itself",
+    required: true,
+    schema: { type: 'string', minLength: 1 },
   },
   'X-Request-Id': {
     description: 'Names the request in our logs; quote it to support',
@@ -379,10 +389,12 @@ function schemas(): Record<string, JsonSchema> {
 function errorResponses(): Record<string, unknown> {
   return sortedEntries(
     Object.fromEntries(
-      Object.values(ERROR_RESPONSES).map(({ name, description, headers = [] }) => [
-        name,
-        { description, headers: headerRefs(['X-Request-Id', ...headers]), content: jsonContent('Error') },
-      ]),
+      Object.values(ERROR_RESPONSES).map(
+        ({ name, description, headers = [], requestIdHeader = 'X-Request-Id' }) => [
+          name,
+          { description, headers: headerRefs([requestIdHeader, ...headers]), content: jsonContent('Error') },
+        ],
+      ),
     ),
   )
 }
