@@ -58,3 +58,19 @@ export class DependencyUnavailableError extends Error {
     super(`${dependency} is unavailable`, options)
   }
 }
+
+/** An Idempotency-Key was used again with a different request. */
+export class IdempotencyKeyReusedError extends Error {
+  override readonly name = 'IdempotencyKeyReusedError'
+  constructor() {
+    super('Idempotency-Key was already used with a different request')
+  }
+}
+
+/** A request with the same Idempotency-Key is still being processed. */
+export class IdempotentRequestInProgressError extends Error {
+  override readonly name = 'IdempotentRequestInProgressError'
+  constructor() {
+    super('a request with this Idempotency-Key is in progress')
+  }
+}

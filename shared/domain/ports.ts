@@ -81,3 +81,21 @@ export type Clock = () => Date
 
 /** A new credential id (UUIDv7, so ids sort by creation time). */
 export type IdGenerator = () => string
+
+/** What makes two requests "the same" for an Idempotency-Key. */
+export interface IdempotentRequest {
+  companyId: string
+  /** The client's Idempotency-Key. */
+  key: string
+  /** The parts of the request a retry must repeat; never a secret. */
+  fingerprint: Record<string, unknown>
+}
+
+/**
+ * Runs an operation once per company and Idempotency-Key: a retry gets the first result again,
+ * a reuse with another fingerprint fails with `IdempotencyKeyReusedError`, and a retry while the
+ * first is still running with `IdempotentRequestInProgressError`. A failed run is forgotten.
+ */
+export interface IdempotencyGuard {
+  once<T>(request: IdempotentRequest, operation: () => Promise<T>): Promise<T>
+}

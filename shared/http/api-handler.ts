@@ -13,14 +13,14 @@ import { type InputContext, type RequestSchemas, validateRequest } from './middl
 import type { Route } from './routes.ts'
 
 /** The context an API operation's handler sees. */
-export type ApiContext<Body, Query, Path> = Context &
+export type ApiContext<Body, Query, Path, Headers = undefined> = Context &
   RequestIdContext &
   CallerContext &
-  InputContext<Body, Query, Path>
+  InputContext<Body, Query, Path, Headers>
 
 /** Dependencies of the HTTP chain. */
-export interface ApiHandlerOptions<Body, Query, Path> {
-  schemas: RequestSchemas<Body, Query, Path>
+export interface ApiHandlerOptions<Body, Query, Path, Headers = undefined> {
+  schemas: RequestSchemas<Body, Query, Path, Headers>
   keys: ApiKeyLookup
   clock?: Clock
   logger?: typeof defaultLogger
@@ -31,12 +31,27 @@ export interface ApiHandlerOptions<Body, Query, Path> {
  * header normalizer, body limit and JSON parser (when the route takes a body), API key auth
  * with the route's permission, then validation. Chain `.handler()` onto it.
  */
-export function apiHandler<Body = undefined, Query = undefined, Path = undefined>(
+export function apiHandler<Body = undefined, Query = undefined, Path = undefined, Headers = undefined>(
   route: Route,
-  { schemas, keys, clock = () => new Date(), logger = defaultLogger }: ApiHandlerOptions<Body, Query, Path>,
-): MiddyfiedHandler<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext<Body, Query, Path>> {
+  {
+    schemas,
+    keys,
+    clock = () => new Date(),
+    logger = defaultLogger,
+  }: ApiHandlerOptions<Body, Query, Path, Headers>,
+): MiddyfiedHandler<
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  Error,
+  ApiContext<Body, Query, Path, Headers>
+> {
   if (route.permission === null) throw new Error(`route ${route.operationId} is not authenticated`)
-  const chain = middy<APIGatewayProxyEvent, APIGatewayProxyResult, Error, ApiContext<Body, Query, Path>>()
+  const chain = middy<
+    APIGatewayProxyEvent,
+    APIGatewayProxyResult,
+    Error,
+    ApiContext<Body, Query, Path, Headers>
+  >()
     .use(requestId())
     .use(errorResponse({ logger }))
     .use(httpHeaderNormalizer())

@@ -3,6 +3,8 @@ import {
   AuthenticationError,
   CredentialNotFoundError,
   DependencyUnavailableError,
+  IdempotencyKeyReusedError,
+  IdempotentRequestInProgressError,
   type InputIssue,
   InvalidInputError,
   PermissionDeniedError,
@@ -73,6 +75,29 @@ export function mapError(error: unknown, requestId: string): MappedError {
         message: `${error.result.message} The credential was not stored.`,
         result: error.result.status,
       }),
+    }
+  }
+  if (error instanceof IdempotencyKeyReusedError) {
+    return {
+      serverFault: false,
+      response: errorResponse(422, 'Unprocessable content', {
+        code: 'idempotency_key_reused',
+        message: 'This Idempotency-Key was already used with a different request; use a new key.',
+      }),
+    }
+  }
+  if (error instanceof IdempotentRequestInProgressError) {
+    return {
+      serverFault: false,
+      response: errorResponse(
+        409,
+        'Conflict',
+        {
+          code: 'idempotency_key_in_use',
+          message: 'A request with this Idempotency-Key is still in progress; retry shortly.',
+        },
+        { 'retry-after': '1' },
+      ),
     }
   }
   if (error instanceof AuthenticationError) {

@@ -6,6 +6,7 @@ import {
 } from '@valibot/to-json-schema'
 import * as v from 'valibot'
 import packageJson from '../../package.json' with { type: 'json' }
+import { CreateDockerRegistryHeaders } from '../domain/create-request.ts'
 import {
   CreateDockerRegistryInput,
   CredentialPathParameters,
@@ -123,6 +124,8 @@ interface OperationDocs {
   query?: v.GenericSchema
   /** The path parameter schema the handler validates. */
   path?: v.GenericSchema
+  /** The header schema the handler validates (lower-case names). */
+  headers?: v.GenericSchema
   success: { status: 200 | 201; description: string; body: ComponentName }
 }
 
@@ -145,6 +148,7 @@ const operationDocs: { [K in keyof typeof routes]: OperationDocs } = {
     tag: TAG_REGISTRIES,
     body: 'CreateDockerRegistryInput',
     query: CreateDockerRegistryQuery,
+    headers: CreateDockerRegistryHeaders,
     success: { status: 201, description: 'The credential created', body: 'DockerRegistry' },
   },
   getDockerRegistry: {
@@ -192,6 +196,8 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   offset: 'Number of items to skip',
   verify:
     'Extension: `true` checks the credential against its registry first and stores it only if the registry accepts it',
+  'idempotency-key':
+    'Extension: a key of your choosing (e.g. a UUID) that makes retries safe: for 24 hours, a retry with the same key and the same name, registry and username gets the first answer again instead of creating a second credential',
   registry_host:
     "Extension: the registry host (`host[:port]`) to check against; required for `ecr` and `custom` credentials, else the provider's own host",
 }
@@ -217,8 +223,17 @@ const ERROR_RESPONSES: Record<
     description:
       'No credential with this id exists for the calling company (also when another company has one).',
   },
+  409: {
+    name: 'Conflict',
+    description: 'A request with the same `Idempotency-Key` is still in progress; retry shortly.',
+    headers: ['Retry-After'],
+  },
   413: { name: 'PayloadTooLarge', description: `The request body is larger than ${MAX_BODY_BYTES} bytes.` },
   415: { name: 'UnsupportedMediaType', description: 'The request body is not sent as `application/json`.' },
+  422: {
+    name: 'UnprocessableContent',
+    description: 'The `Idempotency-Key` was already used with a different request.',
+  },
   429: {
     name: 'TooManyRequests',
     description:
@@ -301,7 +316,10 @@ function sortedEntries<T>(record: Record<string, T>): Record<string, T> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
 }
 
-function parameters(schema: v.GenericSchema, location: 'path' | 'query'): Record<string, unknown>[] {
+function parameters(
+  schema: v.GenericSchema,
+  location: 'path' | 'query' | 'header',
+): Record<string, unknown>[] {
   const objectSchema = tidy(toJsonSchema(schema, conversion))
   const required = new Set(objectSchema.required ?? [])
   return Object.entries(objectSchema.properties ?? {}).map(([name, property]) => {
@@ -324,10 +342,11 @@ function headerRefs(names: readonly string[]) {
 // which errors an operation can answer follows from what its route does.
 function errorStatuses(route: Route, docs: OperationDocs): number[] {
   const statuses = new Set([429, 500]) // stage throttling and our own faults apply to every route
-  if (docs.body || docs.query || docs.path) statuses.add(400)
+  if (docs.body || docs.query || docs.path || docs.headers) statuses.add(400)
   if (route.permission !== null) statuses.add(401).add(403)
   if (docs.path) statuses.add(404) // every operation on one credential looks it up by id
   if (route.hasBody) statuses.add(413).add(415)
+  if (route.idempotent) statuses.add(409).add(422)
   // api keys and credentials both live in DynamoDB; secrets go through KMS
   if (route.permission !== null || route.credentialActions.length > 0 || route.secretsKey !== 'none') {
     statuses.add(503)
@@ -352,6 +371,7 @@ function operation(route: Route, docs: OperationDocs): Record<string, unknown> {
   const parameterList = [
     ...(docs.path ? parameters(docs.path, 'path') : []),
     ...(docs.query ? parameters(docs.query, 'query') : []),
+    ...(docs.headers ? parameters(docs.headers, 'header') : []),
   ]
   return {
     operationId: route.operationId,

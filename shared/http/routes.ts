@@ -18,6 +18,8 @@ export interface Route {
   /** DynamoDB actions on credential items (`COMPANY#…` partitions). */
   credentialActions: readonly string[]
   secretsKey: SecretsKeyAccess
+  /** Whether the operation honours `Idempotency-Key` (its records live under `pk = IDEMPOTENCY`). */
+  idempotent?: boolean
 }
 
 const COLLECTION = '/v3/docker-registries'
@@ -34,6 +36,7 @@ export const routes = {
     hasBody: true,
     credentialActions: ['dynamodb:PutItem'],
     secretsKey: 'seal',
+    idempotent: true,
   },
   listDockerRegistries: {
     operationId: 'listDockerRegistriesV3',

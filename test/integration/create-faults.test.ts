@@ -131,6 +131,19 @@ describe('POST /v3/docker-registries when DynamoDB fails', () => {
     expect(response.body.data.code).toBe('service_unavailable')
   })
 
+  it('forgets a failed create, so a retry with the same Idempotency-Key creates the credential', async () => {
+    const headers = { 'idempotency-key': crypto.randomUUID() }
+    // the idempotency record is written, then sealing fails: the record must not stick
+    proxies.kms?.fail('GenerateDataKey', { status: 500, type: 'KMSInternalException' })
+    const failed = await stack.request('POST', '/docker-registries', { body: validCreateBody, headers })
+    proxies.kms?.heal()
+
+    const retried = await stack.request('POST', '/docker-registries', { body: validCreateBody, headers })
+
+    expect(failed.status).toBe(503)
+    expect(retried.status).toBe(201)
+  })
+
   it('recovers once the dependency is back', async () => {
     proxies.dynamodb?.fail('PutItem', { status: 500, type: 'InternalServerError' })
     await createExpectingFailure(503)

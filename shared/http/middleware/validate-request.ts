@@ -4,15 +4,17 @@ import type { APIGatewayProxyEvent, Context } from 'aws-lambda'
 import { type InputIssue, InvalidInputError } from '../../domain/errors.ts'
 
 /** The schemas of one operation's inputs; any Standard Schema (valibot's are). */
-export interface RequestSchemas<Body, Query, Path> {
+export interface RequestSchemas<Body, Query, Path, Headers = undefined> {
   body?: StandardSchemaV1<unknown, Body>
   query?: StandardSchemaV1<unknown, Query>
   path?: StandardSchemaV1<unknown, Path>
+  /** Over the (normalised, lower-case) headers; only what the operation reads. */
+  headers?: StandardSchemaV1<unknown, Headers>
 }
 
 /** What this middleware adds to the Lambda context: the parsed, typed inputs. */
-export interface InputContext<Body, Query, Path> {
-  input: { body: Body; query: Query; path: Path }
+export interface InputContext<Body, Query, Path, Headers = undefined> {
+  input: { body: Body; query: Query; path: Path; headers: Headers }
 }
 
 function dotPath(issue: StandardSchemaV1.Issue, prefix: string): string {
@@ -59,13 +61,19 @@ async function validate<T>(
  * Validates the body, query and path parameters against their schemas, and either puts the
  * parsed values on `context.input` or throws one {@link InvalidInputError} listing every issue.
  */
-export function validateRequest<Body = undefined, Query = undefined, Path = undefined>(
-  schemas: RequestSchemas<Body, Query, Path>,
-): MiddlewareObj<APIGatewayProxyEvent, unknown, Error, Context & InputContext<Body, Query, Path>> {
+export function validateRequest<Body = undefined, Query = undefined, Path = undefined, Headers = undefined>(
+  schemas: RequestSchemas<Body, Query, Path, Headers>,
+): MiddlewareObj<APIGatewayProxyEvent, unknown, Error, Context & InputContext<Body, Query, Path, Headers>> {
   const validateRequestBefore = async (
-    request: Request<APIGatewayProxyEvent, unknown, Error, Context & InputContext<Body, Query, Path>>,
+    request: Request<
+      APIGatewayProxyEvent,
+      unknown,
+      Error,
+      Context & InputContext<Body, Query, Path, Headers>
+    >,
   ) => {
     const issues: InputIssue[] = []
+    const headers = await validate(schemas.headers, request.event.headers ?? {}, issues, '')
     const path = await validate(schemas.path, request.event.pathParameters ?? {}, issues, '')
     const query = await validate(schemas.query, queryObject(request.event, issues), issues, '')
     const rawBody = request.event.body as unknown
@@ -73,7 +81,7 @@ export function validateRequest<Body = undefined, Query = undefined, Path = unde
     if (schemas.body && !isJsonObject(rawBody)) issues.push({ path: '', message: 'must be a JSON object' })
     else body = await validate(schemas.body, rawBody, issues, '')
     if (issues.length > 0) throw new InvalidInputError(issues)
-    request.context.input = { body, query, path }
+    request.context.input = { body, query, path, headers }
   }
   return { before: validateRequestBefore }
 }

@@ -1,0 +1,51 @@
+import * as v from 'valibot'
+import type { CreateDockerRegistryInput, DockerRegistry } from './docker-registry.ts'
+import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
+import type { IdempotencyGuard } from './ports.ts'
+import {
+  type CreateDockerRegistryQuery,
+  createVerifiedDockerRegistry,
+  type VerificationPorts,
+} from './verify-credential.ts'
+
+/** Headers the create operation reads: an optional `Idempotency-Key` (visible ASCII, 1..255). */
+export const CreateDockerRegistryHeaders = v.looseObject({
+  'idempotency-key': v.optional(
+    v.pipe(v.string(), v.regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters')),
+  ),
+})
+/** Validated create headers. */
+export type CreateDockerRegistryHeaders = v.InferOutput<typeof CreateDockerRegistryHeaders>
+
+/** Ports of {@link handleCreateRequest}. */
+export interface CreateRequestPorts extends CreateDockerRegistryPorts, VerificationPorts {
+  idempotency: IdempotencyGuard
+}
+
+/**
+ * `POST /v3/docker-registries` as a whole: verification first when asked (`?verify=true`), and
+ * with an `Idempotency-Key` a retry gets the first result instead of a second credential. The
+ * fingerprint a retry must repeat leaves the secret out: a hash of it would be a guessable trace
+ * of the secret in the table.
+ */
+export async function handleCreateRequest(
+  ports: CreateRequestPorts,
+  companyId: string,
+  input: CreateDockerRegistryInput,
+  query: CreateDockerRegistryQuery,
+  idempotencyKey: string | undefined,
+): Promise<DockerRegistry> {
+  const create = () =>
+    query.verify === 'true'
+      ? createVerifiedDockerRegistry(ports, companyId, input, query.registry_host)
+      : createDockerRegistry(ports, companyId, input)
+  if (idempotencyKey === undefined) return create()
+  const fingerprint = {
+    name: input.name,
+    registry: input.registry,
+    username: input.username,
+    verify: query.verify,
+    registry_host: query.registry_host ?? null,
+  }
+  return ports.idempotency.once({ companyId, key: idempotencyKey, fingerprint }, create)
+}
