@@ -2,6 +2,7 @@ import { type App, Validations } from 'aws-cdk-lib'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import { routeList } from '../shared/http/routes.ts'
 import { ApiStack } from './api-stack.ts'
+import { InternalStack } from './internal-stack.ts'
 import { type ResolvedStageSettings, stageSettingsFromContext } from './stage-settings.ts'
 import { StatefulStack } from './stateful-stack.ts'
 
@@ -13,6 +14,8 @@ export interface RegistryCredentialsStacks {
   readonly stateful: StatefulStack
   /** The REST API and its functions. */
   readonly api: ApiStack
+  /** What the platform uses: change events (bus, stream publisher) and the resolve function. */
+  readonly internal: InternalStack
 }
 
 /**
@@ -45,6 +48,18 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     serviceName: settings.serviceName,
   })
 
+  const internal = new InternalStack(app, 'Internal', {
+    stackName: `${settings.stackNamePrefix}-internal`,
+    description: 'Registry credentials: change events and the resolve function of the deploy system',
+    tags,
+    table: stateful.table,
+    secretsKey: stateful.secretsKey,
+    eventBusName: settings.eventBusName,
+    logRetention: settings.logRetention,
+    logLevel: settings.logLevel,
+    serviceName: settings.serviceName,
+  })
+
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app))
-  return { settings, stateful, api }
+  return { settings, stateful, api, internal }
 }

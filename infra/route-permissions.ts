@@ -17,6 +17,13 @@ export const SECRETS_KEY_ACTIONS: Readonly<Record<SecretsKeyAccess, readonly str
   open: ['kms:Decrypt'],
 }
 
+/**
+ * What a function may do with the table and the secrets key, in the route table's terms. Every
+ * {@link Route} is one; an internal function (invoked by the platform, not through the API) is
+ * described the same way, so its statements come from the same code.
+ */
+export type FunctionDataAccess = Pick<Route, 'permission' | 'credentialActions' | 'secretsKey'>
+
 /** The resources a route's function may touch. */
 export interface RouteResources {
   /** ARN of the single table. */
@@ -32,11 +39,15 @@ function leadingKeys(pattern: string) {
 }
 
 /**
- * The least-privilege statements of one route's function, derived from the route table alone:
- * API key lookups when the route is authenticated, the route's credential actions on company
- * partitions, and at most one KMS action pinned to the secrets' encryption context.
+ * The least-privilege statements of one route's function (or of an internal function described in
+ * the same terms), derived from its data access alone: API key lookups when it authenticates API
+ * keys, its credential actions on company partitions, and at most one KMS action pinned to the
+ * secrets' encryption context.
  */
-export function routePolicyStatements(route: Route, resources: RouteResources): PolicyStatement[] {
+export function routePolicyStatements(
+  route: FunctionDataAccess,
+  resources: RouteResources,
+): PolicyStatement[] {
   const statements: PolicyStatement[] = []
   if (route.permission !== null) {
     statements.push(

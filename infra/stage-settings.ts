@@ -13,6 +13,11 @@ export interface StageSettings {
   /** Alias of the secrets key, e.g. `alias/registry-credentials/dev/secrets`. */
   readonly secretsKeyAlias: string
   /**
+   * Name of the custom EventBridge bus the credential change events are published to, e.g.
+   * `registry-credentials-dev`; the platform's consumers put their rules on it by this name.
+   */
+  readonly eventBusName: string
+  /**
    * Steady-state requests per second the API stage accepts before answering 429.
    * @default 50
    */
@@ -58,6 +63,7 @@ const KNOWN_KEYS = new Set<string>([
   'stackNamePrefix',
   'apiStageName',
   'secretsKeyAlias',
+  'eventBusName',
   'throttlingRateLimit',
   'throttlingBurstLimit',
   'logRetentionDays',
@@ -119,6 +125,8 @@ export function resolveStageSettings(stage: string, raw: unknown): ResolvedStage
     stackNamePrefix: requiredString(stage, raw, 'stackNamePrefix', /^[A-Za-z][A-Za-z0-9-]{0,100}$/),
     apiStageName: requiredString(stage, raw, 'apiStageName', /^[A-Za-z0-9_]{1,128}$/),
     secretsKeyAlias: requiredString(stage, raw, 'secretsKeyAlias', /^alias\/(?!aws\/)[A-Za-z0-9/_-]{1,250}$/),
+    // a custom bus: not the account's `default` bus, not a partner (`aws.…`, with slashes) bus
+    eventBusName: requiredString(stage, raw, 'eventBusName', /^(?!default$)(?!aws\.)[A-Za-z0-9._-]{1,256}$/),
     throttlingRateLimit: positiveNumber(stage, raw, 'throttlingRateLimit', 50),
     throttlingBurstLimit,
     logRetentionDays,

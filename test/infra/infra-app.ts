@@ -35,15 +35,21 @@ export function buildTestApp({ context = {}, builtinValidation = false }: TestAp
   return { app, stacks: buildRegistryCredentialsApp(app) }
 }
 
-/** One synthesized app: both stacks' templates. */
+/** One synthesized app: every stack's template. */
 export interface SynthesizedApp {
   stacks: RegistryCredentialsStacks
   stateful: Template
   api: Template
+  internal: Template
 }
 
 /** Builds and synthesizes the app (cdk-nag included) once. */
 export function synthesizeTestApp(options?: TestAppOptions): SynthesizedApp {
   const { stacks } = buildTestApp(options)
-  return { stacks, stateful: Template.fromStack(stacks.stateful), api: Template.fromStack(stacks.api) }
+  return {
+    stacks,
+    stateful: Template.fromStack(stacks.stateful),
+    api: Template.fromStack(stacks.api),
+    internal: Template.fromStack(stacks.internal),
+  }
 }

@@ -3,13 +3,15 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { routePolicyStatements } from '../../infra/route-permissions.ts'
 import { type Route, routeList, routes } from '../../shared/http/routes.ts'
 import { type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
-
-/** One allowed action on one resource, under its conditions: the unit the tests compare. */
-interface Grant {
-  action: string
-  resource: string
-  condition?: unknown
-}
+import {
+  actionAllows,
+  type Grant,
+  list,
+  roleGrants,
+  roleIds,
+  roleStatements,
+  sortGrants,
+} from './role-grants.ts'
 
 const API_KEYS_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['API_KEY#*'] } }
 const COMPANIES_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['COMPANY#*'] } }
@@ -58,16 +60,6 @@ const EXPECTED: Record<string, Grant[]> = {
 }
 
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>
-interface Statement {
-  Effect: string
-  Action: string | string[]
-  Resource: unknown
-  Condition?: unknown
-}
-
-function list<T>(value: T | T[]): T[] {
-  return Array.isArray(value) ? value : [value]
-}
 
 // names a policy resource by what it points at, so expectations read like the design.
 function resourceName(resource: unknown, logGroupId: string): string {
@@ -77,10 +69,6 @@ function resourceName(resource: unknown, logGroupId: string): string {
   if (/ExportsOutputFnGetAttTable\w+Arn/.test(text)) return 'table'
   if (/ExportsOutputFnGetAttSecretsKey\w+Arn/.test(text)) return 'secrets key'
   return text
-}
-
-function sortGrants(grants: Grant[]): Grant[] {
-  return [...grants].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
 }
 
 describe('least privilege', () => {
@@ -105,29 +93,7 @@ describe('least privilege', () => {
   // every action the route's role is allowed, from all policies attached to it.
   function grantsOf(route: Route): Grant[] {
     const role = roleOf(route)
-    const statements: Statement[] = Object.values(resources)
-      .filter(
-        (resource) =>
-          resource.Type === 'AWS::IAM::Policy' &&
-          list(resource.Properties.Roles as unknown[]).some(
-            (ref) => JSON.stringify(ref) === JSON.stringify({ Ref: role.id }),
-          ),
-      )
-      .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
-    const roleProperties = resources[role.id]?.Properties ?? {}
-    const inline = (
-      (roleProperties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]
-    ).flatMap((policy) => policy.PolicyDocument.Statement)
-    return [...statements, ...inline].flatMap((statement) => {
-      expect(statement.Effect).toBe('Allow')
-      return list(statement.Action).flatMap((action) =>
-        list(statement.Resource).map((resource) => ({
-          action,
-          resource: resourceName(resource, role.logGroupId),
-          ...(statement.Condition === undefined ? {} : { condition: statement.Condition }),
-        })),
-      )
-    })
+    return roleGrants(synthesized.api, role.id, (resource) => resourceName(resource, role.logGroupId))
   }
 
   it('covers every route of the route table', () => {
@@ -169,6 +135,40 @@ describe('least privilege', () => {
     for (const route of routeList) {
       expect(resources[roleOf(route).id]?.Properties.ManagedPolicyArns, route.functionName).toBeUndefined()
     }
+  })
+})
+
+describe('least privilege across the app', () => {
+  let synthesized: SynthesizedApp
+
+  beforeAll(() => {
+    synthesized = synthesizeTestApp()
+  })
+
+  it('only the resolve and verify roles may decrypt, and only registry secrets', () => {
+    // Arrange
+    const { stacks } = synthesized
+    const templates = { Stateful: synthesized.stateful, Api: synthesized.api, Internal: synthesized.internal }
+    const verify = stacks.api.functions.get(routes.verifyDockerRegistry.functionName)
+    if (!verify) throw new Error('no verify function')
+
+    // Act: every role of every stack whose statements allow kms:Decrypt, under whichever pattern
+    const decrypting = Object.entries(templates).flatMap(([stackId, template]) =>
+      roleIds(template).flatMap((roleId) =>
+        roleStatements(template, roleId)
+          .filter((statement) => list(statement.Action).some((action) => actionAllows(action, 'kms:Decrypt')))
+          .map((statement) => ({ role: `${stackId}/${roleId}`, condition: statement.Condition })),
+      ),
+    )
+
+    // Assert
+    expect(decrypting.map((grant) => grant.role).sort()).toEqual(
+      [
+        `Api/${stacks.api.getLogicalId(verify.role.node.defaultChild as CfnRole)}`,
+        `Internal/${stacks.internal.getLogicalId(stacks.internal.resolver.role.node.defaultChild as CfnRole)}`,
+      ].sort(),
+    )
+    for (const grant of decrypting) expect(grant.condition, grant.role).toEqual(SECRETS_ONLY)
   })
 })
 

@@ -12,6 +12,7 @@ const minimal = {
   stackNamePrefix: 'RegistryCredentials-test',
   apiStageName: 'test',
   secretsKeyAlias: 'alias/registry-credentials/test/secrets',
+  eventBusName: 'registry-credentials-test',
 }
 
 describe('stageSettingsFromContext', () => {
@@ -36,6 +37,7 @@ describe('stageSettingsFromContext', () => {
       stage: 'prod',
       stackNamePrefix: 'RegistryCredentials-prod',
       secretsKeyAlias: 'alias/registry-credentials/prod/secrets',
+      eventBusName: 'registry-credentials-prod',
       logRetention: RetentionDays.ONE_YEAR,
     })
   })
@@ -87,6 +89,16 @@ describe('resolveStageSettings', () => {
     const { secretsKeyAlias: _omitted, ...withoutAlias } = minimal
 
     expect(() => resolveStageSettings('test', withoutAlias)).toThrow(/secretsKeyAlias/)
+  })
+
+  it('rejects a missing event bus name', () => {
+    const { eventBusName: _omitted, ...withoutBus } = minimal
+
+    expect(() => resolveStageSettings('test', withoutBus)).toThrow(/eventBusName/)
+  })
+
+  it.each(['default', 'aws.partner/example', 'has space'])('rejects %s as the event bus name', (name) => {
+    expect(() => resolveStageSettings('test', { ...minimal, eventBusName: name })).toThrow(/eventBusName/)
   })
 
   it('rejects a non-positive throttling rate', () => {

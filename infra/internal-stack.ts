@@ -1,0 +1,281 @@
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib'
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch'
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb'
+import { EventBus } from 'aws-cdk-lib/aws-events'
+import { Effect, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
+import type { IKey } from 'aws-cdk-lib/aws-kms'
+import {
+  CfnEventInvokeConfig,
+  EventSourceMapping,
+  FilterCriteria,
+  FilterRule,
+  type IEventSourceDlq,
+  StartingPosition,
+} from 'aws-cdk-lib/aws-lambda'
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs'
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs'
+import type { Construct } from 'constructs'
+import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
+import { RegistryFunction } from './constructs/registry-function.ts'
+import { type FunctionDataAccess, routePolicyStatements } from './route-permissions.ts'
+
+/** Where the function folders live: `functions/<functionName>/handler.ts`. */
+const FUNCTIONS_DIR = fileURLToPath(new URL('../functions/', import.meta.url))
+
+/**
+ * What the resolve function may do, in the route table's terms: read one credential item (the
+ * envelope included) and decrypt it. No API key lookups: its callers are IAM principals.
+ */
+export const RESOLVE_DATA_ACCESS: FunctionDataAccess = {
+  permission: null,
+  credentialActions: ['dynamodb:GetItem'],
+  secretsKey: 'open',
+}
+
+/**
+ * Records per invocation of the publisher: one PutEvents call (ten entries at most), so a bus
+ * failure makes Lambda redeliver at most this many records.
+ */
+export const PUBLISH_BATCH_SIZE = 10
+
+/**
+ * Redeliveries of a failed record before it is dead-lettered. Each attempt already includes the
+ * SDK's own retries with backoff, so this rides out throttling and short bus outages, while a
+ * record the publisher can never read blocks its shard for a bounded time only.
+ */
+export const PUBLISH_RETRY_ATTEMPTS = 20
+
+/**
+ * Oldest record the publisher is still given; older ones are dead-lettered whatever the retry
+ * count. Well inside the stream's 24-hour retention, so the sequence numbers in a dead letter can
+ * still be read back from the stream for a replay.
+ */
+export const PUBLISH_MAX_RECORD_AGE = Duration.hours(1)
+
+/** Properties of the {@link InternalStack}. */
+export interface InternalStackProps extends StackProps {
+  /** The single table (with its NEW_AND_OLD_IMAGES stream), from the stateful stack. */
+  readonly table: ITableV2
+  /** The secrets key, from the stateful stack. */
+  readonly secretsKey: IKey
+  /** Name of the custom event bus the change events are published to. */
+  readonly eventBusName: string
+  /** Retention of every function's log group. */
+  readonly logRetention: RetentionDays
+  /** `POWERTOOLS_LOG_LEVEL` of every function. */
+  readonly logLevel: string
+  /** `POWERTOOLS_SERVICE_NAME` of every function. */
+  readonly serviceName: string
+  /**
+   * Folder holding one sub-folder per function, each with a `handler.ts`.
+   * @default the repository's `functions/` folder
+   */
+  readonly functionsDir?: string
+}
+
+/**
+ * What the platform's deploy system uses, none of it reachable through the public API:
+ * - change events: the table's stream drives a publisher that puts `DockerRegistryCredential*`
+ *   events on a custom bus, reporting partial batch failures and dead-lettering what it cannot
+ *   publish, so a committed write is never silently without its event;
+ * - the resolve function, invoked directly by IAM principals, which hands out a decrypted login.
+ */
+export class InternalStack extends Stack {
+  /** The bus the change events are published to. */
+  readonly eventBus: EventBus
+  /** The stream-triggered publisher of change events. */
+  readonly publisher: RegistryFunction
+  /** The publisher's on-failure destination: metadata of the batches it gave up on. */
+  readonly publishFailures: Queue
+  /** The mapping of the table's stream to the publisher. */
+  readonly tableStream: EventSourceMapping
+  /** The function that resolves a stored credential into a registry login. */
+  readonly resolver: RegistryFunction
+
+  constructor(scope: Construct, id: string, props: InternalStackProps) {
+    super(scope, id, props)
+
+    const streamArn = props.table.tableStreamArn
+    if (streamArn === undefined) throw new Error('the table must have a stream to publish change events')
+    const functionsDir = props.functionsDir ?? FUNCTIONS_DIR
+    const functionDefaults = {
+      serviceName: props.serviceName,
+      logLevel: props.logLevel,
+      logRetention: props.logRetention,
+    }
+
+    this.eventBus = new EventBus(this, 'EventBus', {
+      eventBusName: props.eventBusName,
+      description: 'Docker registry credential change events (source registry-credentials)',
+    })
+
+    // SQS-managed encryption, not a KMS key: the publisher's role stays without any KMS permission.
+    // Lambda puts only batch metadata here (shard, sequence numbers, reason), never a record, so no
+    // envelope ever reaches the queue.
+    this.publishFailures = new Queue(this, 'PublishFailures', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    })
+
+    this.publisher = new RegistryFunction(this, 'PublishCredentialEvents', {
+      ...functionDefaults,
+      entry: join(functionsDir, 'publish-credential-events', 'handler.ts'),
+      description: 'Publishes credential change events from the table stream',
+      environment: { EVENT_BUS_NAME: this.eventBus.eventBusName },
+    })
+    this.grantDataAccess(this.publisher, [
+      new PolicyStatement({
+        sid: 'PublishEvents',
+        effect: Effect.ALLOW,
+        actions: ['events:PutEvents'],
+        resources: [this.eventBus.eventBusArn],
+      }),
+      // what the event source mapping reads with the function's role. No dynamodb:ListStreams:
+      // it supports no resource-level permission, and the mapping names its stream by ARN.
+      new PolicyStatement({
+        sid: 'ReadTableStream',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resources: [streamArn],
+      }),
+      new PolicyStatement({
+        sid: 'DeadLetterFailedBatches',
+        effect: Effect.ALLOW,
+        actions: ['sqs:SendMessage'],
+        resources: [this.publishFailures.queueArn],
+      }),
+    ])
+
+    this.tableStream = new EventSourceMapping(this, 'TableStream', {
+      target: this.publisher.function,
+      eventSourceArn: streamArn,
+      // TRIM_HORIZON, not LATEST: when the mapping is first created (or ever replaced) it starts
+      // from the oldest record the stream still holds, so writes made before it existed are
+      // published rather than lost; the duplicates this can cause carry the same event_id.
+      startingPosition: StartingPosition.TRIM_HORIZON,
+      batchSize: PUBLISH_BATCH_SIZE,
+      reportBatchItemFailures: true,
+      // only a thrown error or a timeout splits a batch; a reported item failure retries from it.
+      bisectBatchOnError: true,
+      retryAttempts: PUBLISH_RETRY_ATTEMPTS,
+      maxRecordAge: PUBLISH_MAX_RECORD_AGE,
+      // one batch per shard at a time: the events of one credential are published in write order.
+      parallelizationFactor: 1,
+      onFailure: this.deadLetterDestination(),
+      // credential items only: API key records never invoke the publisher (nor show it their
+      // hashes); the handler checks the keys again, the filter only saves invocations.
+      filters: [
+        FilterCriteria.filter({
+          dynamodb: {
+            Keys: {
+              pk: { S: FilterRule.beginsWith(companyPartitionKey('')) },
+              sk: { S: FilterRule.beginsWith(CREDENTIAL_SORT_KEY_PREFIX) },
+            },
+          },
+        }),
+      ],
+    })
+
+    // any dead letter is an event the consumers did not get: somebody has to replay it from the
+    // stream (within its 24 hours) or from the table. The platform attaches the action.
+    new Alarm(this, 'PublishFailuresAlarm', {
+      alarmDescription:
+        'Credential change events were dead-lettered: replay the batch from the table stream using ' +
+        'the shard and sequence numbers in the message.',
+      metric: this.publishFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    })
+
+    this.resolver = new RegistryFunction(this, 'ResolveDockerRegistry', {
+      ...functionDefaults,
+      entry: join(functionsDir, 'resolve-docker-registry', 'handler.ts'),
+      description: 'Resolves a stored credential into a registry login (internal, IAM invoke only)',
+      // a DynamoDB read, a KMS decrypt, and for ECR a token exchange whose socket timeouts are
+      // 3 s to connect and 10 s to answer, with the SDK's retries.
+      timeout: Duration.seconds(30),
+      // the KMS key id comes from the envelope, so the key's ARN is not configured; the ECR
+      // exchange signs with the customer's key pair, so the role has no ECR permission either.
+      environment: { TABLE_NAME: props.table.tableName },
+    })
+    this.grantDataAccess(
+      this.resolver,
+      routePolicyStatements(RESOLVE_DATA_ACCESS, {
+        tableArn: props.table.tableArn,
+        secretsKeyArn: props.secretsKey.keyArn,
+      }),
+    )
+    this.node.addValidation({ validate: () => this.resolverDestinationErrors() })
+
+    this.acknowledgeFindings()
+
+    new CfnOutput(this, 'EventBusName', {
+      description:
+        'Bus of the DockerRegistryCredentialCreated|Updated|Deleted events (source registry-credentials)',
+      value: this.eventBus.eventBusName,
+    })
+    new CfnOutput(this, 'EventBusArn', {
+      description: "ARN of the change event bus, for consumers' rules and cross-account policies",
+      value: this.eventBus.eventBusArn,
+    })
+    new CfnOutput(this, 'PublishFailuresQueueUrl', {
+      description: 'Dead letters of the change event publisher: batch metadata to replay from the stream',
+      value: this.publishFailures.queueUrl,
+    })
+    new CfnOutput(this, 'ResolveFunctionName', {
+      description: 'Resolve function: grant the deploy system lambda:InvokeFunction on it',
+      value: this.resolver.function.functionName,
+    })
+    new CfnOutput(this, 'ResolveFunctionArn', {
+      description: 'ARN of the resolve function, the resource of the lambda:InvokeFunction grant',
+      value: this.resolver.function.functionArn,
+    })
+  }
+
+  // data access in a policy of its own, apart from the logs and X-Ray statements of the role's
+  // default policy, so nothing here hides behind the X-Ray acknowledgement; the function (and so
+  // the event source mapping, which Lambda validates against the role) waits for it.
+  private grantDataAccess(registryFunction: RegistryFunction, statements: PolicyStatement[]): void {
+    const dataAccess = new Policy(registryFunction, 'DataAccess', {
+      statements,
+      roles: [registryFunction.role],
+    })
+    registryFunction.function.node.addDependency(dataAccess)
+  }
+
+  // SqsDlq would also grant sqs:GetQueueAttributes and sqs:GetQueueUrl to the role; the statement
+  // above grants the one action Lambda uses.
+  private deadLetterDestination(): IEventSourceDlq {
+    const queueArn = this.publishFailures.queueArn
+    return { bind: () => ({ destination: queueArn }) }
+  }
+
+  // the resolve function answers with a password: an on-success destination of its asynchronous
+  // invocations (EventBridge rule targets) would copy every login into a queue, topic or bus.
+  private resolverDestinationErrors(): string[] {
+    const functionName = JSON.stringify(this.resolve(this.resolver.function.functionName))
+    return this.node
+      .findAll()
+      .filter((node): node is CfnEventInvokeConfig => node instanceof CfnEventInvokeConfig)
+      .filter((config) => JSON.stringify(this.resolve(config.functionName)) === functionName)
+      .filter((config) => this.resolve(config.destinationConfig)?.onSuccess !== undefined)
+      .map(
+        (config) =>
+          `${config.node.path}: the resolve function returns a password and must have no on-success destination`,
+      )
+  }
+
+  private acknowledgeFindings(): void {
+    Validations.of(this.publishFailures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the dead-letter destination (on-failure destination of the table stream ' +
+        'mapping of the event publisher); nothing consumes it automatically, so it has no DLQ of its own.',
+    })
+  }
+}

@@ -1,0 +1,102 @@
+import type { Template } from 'aws-cdk-lib/assertions'
+
+/** One allowed action on one resource, under its conditions: the unit the tests compare. */
+export interface Grant {
+  action: string
+  resource: string
+  condition?: unknown
+}
+
+/** An IAM policy statement as it appears in a template. */
+export interface Statement {
+  Effect: string
+  Action: string | string[]
+  Resource: unknown
+  Condition?: unknown
+}
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>
+
+/** A value or a list of them, as a list. */
+export function list<T>(value: T | T[]): T[] {
+  return Array.isArray(value) ? value : [value]
+}
+
+/** The logical ids of every IAM role of a template. */
+export function roleIds(template: Template): string[] {
+  return Object.keys(template.findResources('AWS::IAM::Role'))
+}
+
+/**
+ * Every statement that applies to a role: those of the policies attached to it (`AWS::IAM::Policy`,
+ * `AWS::IAM::ManagedPolicy`) and its inline policies.
+ */
+export function roleStatements(template: Template, roleId: string): Statement[] {
+  const resources = template.toJSON().Resources as Resources
+  const roleRef = JSON.stringify({ Ref: roleId })
+  const attached = Object.values(resources)
+    .filter(
+      (resource) =>
+        (resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy') &&
+        list((resource.Properties.Roles ?? []) as unknown[]).some((ref) => JSON.stringify(ref) === roleRef),
+    )
+    .flatMap((policy) => (policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement)
+  const inline = (
+    (resources[roleId]?.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]
+  ).flatMap((policy) => policy.PolicyDocument.Statement)
+  return [...attached, ...inline]
+}
+
+/**
+ * Every action a role is allowed, one grant per action and resource, with resources named by
+ * `nameResource` so that expectations read like the design. Fails on any Deny statement: the
+ * roles of this app only allow.
+ */
+export function roleGrants(
+  template: Template,
+  roleId: string,
+  nameResource: (resource: unknown) => string,
+): Grant[] {
+  return roleStatements(template, roleId).flatMap((statement) => {
+    if (statement.Effect !== 'Allow') throw new Error(`role ${roleId} has a ${statement.Effect} statement`)
+    return list(statement.Action).flatMap((action) =>
+      list(statement.Resource).map((resource) => ({
+        action,
+        resource: nameResource(resource),
+        ...(statement.Condition === undefined ? {} : { condition: statement.Condition }),
+      })),
+    )
+  })
+}
+
+/** Grants in a stable order, for comparing sets. */
+export function sortGrants(grants: Grant[]): Grant[] {
+  return [...grants].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))
+}
+
+/** Whether an IAM action pattern (`kms:*`, `kms:Decrypt*`, `*`) allows `action`. */
+export function actionAllows(pattern: string, action: string): boolean {
+  const regex = new RegExp(
+    `^${pattern
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+    'i',
+  )
+  return regex.test(action)
+}
+
+/**
+ * What an `Fn::ImportValue` in one stack stands for: the value of the exporting stack's output of
+ * that export name, e.g. `{ 'Fn::GetAtt': ['Table…', 'StreamArn'] }`. Undefined when `value` is
+ * no import of `exporter`.
+ */
+export function importedValue(exporter: Template, value: unknown): unknown {
+  const name = (value as { 'Fn::ImportValue'?: unknown } | null)?.['Fn::ImportValue']
+  if (typeof name !== 'string') return undefined
+  const outputs = (exporter.toJSON().Outputs ?? {}) as Record<
+    string,
+    { Value: unknown; Export?: { Name?: unknown } }
+  >
+  return Object.values(outputs).find((output) => output.Export?.Name === name)?.Value
+}
