@@ -1,6 +1,7 @@
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { apiKeyPartitionKey } from '../shared/adapters/api-key-store.ts'
 import { companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
+import { IDEMPOTENCY_PARTITION_KEY } from '../shared/adapters/idempotency-guard.ts'
 import { SECRET_PURPOSE } from '../shared/adapters/kms-envelope.ts'
 import type { Route, SecretsKeyAccess } from '../shared/http/routes.ts'
 
@@ -22,7 +23,15 @@ export const SECRETS_KEY_ACTIONS: Readonly<Record<SecretsKeyAccess, readonly str
  * {@link Route} is one; an internal function (invoked by the platform, not through the API) is
  * described the same way, so its statements come from the same code.
  */
-export type FunctionDataAccess = Pick<Route, 'permission' | 'credentialActions' | 'secretsKey'>
+export type FunctionDataAccess = Pick<Route, 'permission' | 'credentialActions' | 'secretsKey' | 'idempotent'>
+
+/** What the Idempotency-Key records need: write, read, complete and forget, in their partition only. */
+export const IDEMPOTENCY_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:GetItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+]
 
 /** The resources a route's function may touch. */
 export interface RouteResources {
@@ -68,6 +77,17 @@ export function routePolicyStatements(
         actions: [...route.credentialActions],
         resources: [resources.tableArn],
         conditions: leadingKeys(CREDENTIAL_LEADING_KEYS),
+      }),
+    )
+  }
+  if (route.idempotent) {
+    statements.push(
+      new PolicyStatement({
+        sid: 'RememberIdempotencyKeys',
+        effect: Effect.ALLOW,
+        actions: IDEMPOTENCY_ACTIONS,
+        resources: [resources.tableArn],
+        conditions: leadingKeys(IDEMPOTENCY_PARTITION_KEY),
       }),
     )
   }

@@ -9,6 +9,7 @@ import {
 } from 'aws-cdk-lib/aws-dynamodb'
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms'
 import type { Construct } from 'constructs'
+import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from '../shared/adapters/idempotency-guard.ts'
 
 /** Properties of the {@link StatefulStack}. */
 export interface StatefulStackProps extends StackProps {
@@ -43,6 +44,8 @@ export class StatefulStack extends Stack {
       // thereby be able to decrypt the envelopes stored in it.
       encryption: TableEncryptionV2.awsManagedKey(),
       dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
+      // only Idempotency-Key records carry it; credentials and API keys never expire
+      timeToLiveAttribute: IDEMPOTENCY_EXPIRY_ATTRIBUTE,
     })
 
     // the key policy is the default one (the account administers the key); which principals may

@@ -50,6 +50,12 @@ describe('StatefulStack', () => {
     })
   })
 
+  it('expires Idempotency-Key records by their expiration attribute', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
+    })
+  })
+
   it('encrypts the table with the AWS managed key, never with the secrets key', () => {
     const [table] = Object.values(template.findResources('AWS::DynamoDB::GlobalTable'))
 
