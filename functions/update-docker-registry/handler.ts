@@ -1,5 +1,6 @@
 import { CredentialPathParameters, UpdateDockerRegistryInput } from '../../shared/domain/docker-registry.ts'
 import { updateDockerRegistry } from '../../shared/domain/docker-registry-use-cases.ts'
+import { UpdateDockerRegistryQuery } from '../../shared/domain/verify-credential.ts'
 import { apiHandler } from '../../shared/http/api-handler.ts'
 import { json } from '../../shared/http/responses.ts'
 import { routes } from '../../shared/http/routes.ts'
@@ -15,8 +16,17 @@ const ports = {
 
 /** `PATCH /v3/docker-registries/{id}` */
 export const handler = apiHandler(routes.updateDockerRegistry, {
-  schemas: { body: UpdateDockerRegistryInput, path: CredentialPathParameters },
+  schemas: {
+    body: UpdateDockerRegistryInput,
+    path: CredentialPathParameters,
+    query: UpdateDockerRegistryQuery,
+  },
   keys: apiKeys,
 }).handler(async (_event, { caller, input }) =>
-  json(200, await updateDockerRegistry(ports, caller.companyId, input.path.id, input.body)),
+  json(
+    200,
+    await updateDockerRegistry(ports, caller.companyId, input.path.id, input.body, {
+      ...(input.query.registry_host === undefined ? {} : { registryHost: input.query.registry_host }),
+    }),
+  ),
 )

@@ -38,6 +38,7 @@ export interface CredentialItem {
   username: string
   created_at: string
   updated_at: string
+  registry_host?: string
   secret_envelope: EnvelopeAttribute
 }
 
@@ -52,7 +53,16 @@ export interface EnvelopeAttribute {
 }
 
 // reads that never decrypt project only these, so the envelope does not even leave the table.
-const SUMMARY_ATTRIBUTES = ['id', 'company_id', '#name', 'registry', 'username', 'created_at', 'updated_at']
+const SUMMARY_ATTRIBUTES = [
+  'id',
+  'company_id',
+  '#name',
+  'registry',
+  'username',
+  'created_at',
+  'updated_at',
+  'registry_host',
+]
 const SUMMARY_PROJECTION = SUMMARY_ATTRIBUTES.join(', ')
 const SUMMARY_NAMES = { '#name': 'name' }
 
@@ -92,6 +102,7 @@ export function toCredentialSummary(
     username: item.username,
     createdAt: item.created_at,
     updatedAt: item.updated_at,
+    ...(item.registry_host === undefined ? {} : { registryHost: item.registry_host }),
   }
 }
 
@@ -123,6 +134,7 @@ export function createDynamoCredentialStore({
         username: credential.username,
         created_at: credential.createdAt,
         updated_at: credential.updatedAt,
+        ...(credential.registryHost === undefined ? {} : { registry_host: credential.registryHost }),
         secret_envelope: toEnvelopeAttribute(credential.secret),
       }
       await client
@@ -210,11 +222,17 @@ export function createDynamoCredentialStore({
         name: changes.name,
         registry: changes.registry,
         username: changes.username,
+        registry_host: changes.registryHost,
         secret_envelope: changes.secret && toEnvelopeAttribute(changes.secret),
       }
+      const removals: string[] = []
       for (const [field, value] of Object.entries(fields)) {
         if (value === undefined) continue
         names[`#${field}`] = field
+        if (value === null) {
+          removals.push(`#${field}`)
+          continue
+        }
         values[`:${field}`] = value
         assignments.push(`#${field} = :${field}`)
       }
@@ -223,7 +241,7 @@ export function createDynamoCredentialStore({
           new UpdateCommand({
             TableName: tableName,
             Key: key(companyId, id),
-            UpdateExpression: `SET ${assignments.join(', ')}`,
+            UpdateExpression: `SET ${assignments.join(', ')}${removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''}`,
             ConditionExpression: 'attribute_exists(pk)',
             ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
             ExpressionAttributeValues: values,

@@ -38,7 +38,9 @@ export async function handleCreateRequest(
   const create = () =>
     query.verify === 'true'
       ? createVerifiedDockerRegistry(ports, companyId, input, query.registry_host)
-      : createDockerRegistry(ports, companyId, input)
+      : createDockerRegistry(ports, companyId, input, {
+          ...(query.registry_host === undefined ? {} : { registryHost: query.registry_host }),
+        })
   if (idempotencyKey === undefined) return create()
   const fingerprint = {
     name: input.name,

@@ -6,7 +6,7 @@ import type {
   ListDockerRegistriesQuery,
   UpdateDockerRegistryInput,
 } from './docker-registry.ts'
-import { CredentialNotFoundError } from './errors.ts'
+import { CredentialNotFoundError, InvalidInputError } from './errors.ts'
 import type {
   Clock,
   CredentialChanges,
@@ -15,6 +15,7 @@ import type {
   IdGenerator,
   SecretSealer,
 } from './ports.ts'
+import { pinnableHost } from './registry-host.ts'
 
 /** A credential as the list shows it: no company, no envelope. */
 export function toDockerRegistrySummary(credential: CredentialSummary): DockerRegistrySummary {
@@ -42,6 +43,12 @@ export interface CreateDockerRegistryPorts {
   newId: IdGenerator
 }
 
+/** Options of the operations that take a secret: the registry host to pin it to. */
+export interface SecretOptions {
+  /** `registry_host` (extension): the one host this service will ever present the secret to. */
+  registryHost?: string
+}
+
 /**
  * Stores a new credential for a company: seals the secret under a fresh data key bound to the
  * company and credential, then writes the item. Nothing is written if sealing fails.
@@ -50,7 +57,9 @@ export async function createDockerRegistry(
   ports: CreateDockerRegistryPorts,
   companyId: string,
   input: CreateDockerRegistryInput,
+  options: SecretOptions = {},
 ): Promise<DockerRegistry> {
+  const registryHost = options.registryHost && pinnableHost(input.registry, options.registryHost)
   const id = ports.newId()
   const now = ports.clock().toISOString()
   const secret = await ports.sealer.seal(input.secret, { companyId, credentialId: id })
@@ -62,6 +71,7 @@ export async function createDockerRegistry(
     username: input.username,
     createdAt: now,
     updatedAt: now,
+    ...(registryHost ? { registryHost } : {}),
   }
   await ports.store.create({ ...credential, secret })
   return toDockerRegistry(credential)
@@ -109,12 +119,18 @@ export interface UpdateDockerRegistryPorts {
  * Applies a partial update. Only fields that differ are written, so two concurrent updates of
  * different fields both survive, and `updated_at` moves only when something changed. A new
  * secret is always sealed under a fresh data key (a secret cannot be compared: it is never read).
+ *
+ * A secret belongs to its registry: moving a credential to another registry, or pinning it to
+ * another host, needs a new secret in the same request (threat: a write key turning someone's
+ * GitHub token into a `custom` credential aimed at a server of its own). Moving to another
+ * registry without a new pin unpins the credential.
  */
 export async function updateDockerRegistry(
   ports: UpdateDockerRegistryPorts,
   companyId: string,
   id: string,
   input: UpdateDockerRegistryInput,
+  options: SecretOptions = {},
 ): Promise<DockerRegistry> {
   const current = await ports.store.find(companyId, id)
   if (!current) throw new CredentialNotFoundError()
@@ -123,6 +139,20 @@ export async function updateDockerRegistry(
   if (input.name !== undefined && input.name !== current.name) changes.name = input.name
   if (input.registry !== undefined && input.registry !== current.registry) changes.registry = input.registry
   if (input.username !== undefined && input.username !== current.username) changes.username = input.username
+  if ((changes.registry !== undefined || options.registryHost !== undefined) && input.secret === undefined) {
+    throw new InvalidInputError([
+      {
+        path: 'secret',
+        message: 'is required with a new registry or registry_host: a secret belongs to its registry',
+      },
+    ])
+  }
+  if (options.registryHost !== undefined) {
+    const pinned = pinnableHost(changes.registry ?? current.registry, options.registryHost)
+    if (pinned !== current.registryHost) changes.registryHost = pinned
+  } else if (changes.registry !== undefined && current.registryHost !== undefined) {
+    changes.registryHost = null
+  }
   if (input.secret !== undefined) {
     changes.secret = await ports.sealer.seal(input.secret, { companyId, credentialId: id })
   }

@@ -36,6 +36,8 @@ export interface StoredCredential {
   username: string
   createdAt: string
   updatedAt: string
+  /** The registry host the secret is pinned to (`registry_host` at create), if any. */
+  registryHost?: string
   secret: SealedSecret
 }
 
@@ -45,6 +47,8 @@ export interface CredentialChanges {
   registry?: RegistryProvider
   username?: string
   secret?: SealedSecret
+  /** A new pinned host, or `null` to unpin. */
+  registryHost?: string | null
 }
 
 /** A credential without its envelope: what reads that never decrypt need. */

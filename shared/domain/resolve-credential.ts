@@ -281,7 +281,13 @@ export async function resolveCredential(
   const host = image.registryHost
   // an ecr credential is exchanged in the image's region, known before anything is decrypted.
   const region = credential.registry === 'ecr' ? ecrRegion(host) : undefined
-  if (!isHostAllowedForProvider(credential.registry, host) || (credential.registry === 'ecr' && !region)) {
+  // a credential pinned to a host is only ever handed out for images on that host
+  const pinnedElsewhere = credential.registryHost !== undefined && credential.registryHost !== host
+  if (
+    pinnedElsewhere ||
+    !isHostAllowedForProvider(credential.registry, host) ||
+    (credential.registry === 'ecr' && !region)
+  ) {
     return mismatch(credential.registry, host)
   }
 

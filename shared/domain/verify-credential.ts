@@ -15,6 +15,7 @@ import {
   parseRegistryHost,
 } from './image-reference.ts'
 import type { Clock, CredentialStore, SecretOpener } from './ports.ts'
+import { credentialHost, pinnableHost, RegistryHostParameter } from './registry-host.ts'
 import { type EcrTokenExchanger, RegistryCredentialsRejectedError } from './resolve-credential.ts'
 
 /** What a verification can find, coarse enough to show a customer (Koyeb-style codes). */
@@ -51,27 +52,33 @@ export interface VerificationPorts {
   ecrTokens: EcrTokenExchanger
 }
 
-const registryHost = v.pipe(
-  v.string('must be a string'),
-  v.maxLength(261, 'must be a host name with an optional port'),
-  v.check((host) => parseRegistryHost(host) !== undefined, 'must be a host name with an optional port'),
-)
+const unknownParameter = (issue: v.StrictObjectIssue) =>
+  issue.expected === 'never' ? 'is not a known parameter' : 'is invalid'
 
-/** Query of `POST /v3/docker-registries/{id}/verify`. */
-export const VerifyDockerRegistryQuery = v.strictObject(
-  { registry_host: v.optional(registryHost) },
-  (issue) => (issue.expected === 'never' ? 'is not a known parameter' : 'is invalid'),
-)
-/** A validated verify query. */
-export type VerifyDockerRegistryQuery = v.InferOutput<typeof VerifyDockerRegistryQuery>
+/**
+ * Query of `POST /v3/docker-registries/{id}/verify`: none. The host comes from the credential
+ * alone, never from the caller (see {@link credentialHost}).
+ */
+export const VerifyDockerRegistryQuery = v.strictObject({}, unknownParameter)
 
-/** Query of `POST /v3/docker-registries`: `?verify=true` checks the credential before storing it. */
+/** Query of `PATCH /v3/docker-registries/{id}`: `registry_host` pins a new secret to its host. */
+export const UpdateDockerRegistryQuery = v.strictObject(
+  { registry_host: v.optional(RegistryHostParameter) },
+  unknownParameter,
+)
+/** A validated update query. */
+export type UpdateDockerRegistryQuery = v.InferOutput<typeof UpdateDockerRegistryQuery>
+
+/**
+ * Query of `POST /v3/docker-registries`: `registry_host` pins the secret to its registry host,
+ * and `?verify=true` checks the credential there before storing it.
+ */
 export const CreateDockerRegistryQuery = v.strictObject(
   {
     verify: v.optional(v.picklist(['true', 'false'], 'must be true or false'), 'false'),
-    registry_host: v.optional(registryHost),
+    registry_host: v.optional(RegistryHostParameter),
   },
-  (issue) => (issue.expected === 'never' ? 'is not a known parameter' : 'is invalid'),
+  unknownParameter,
 )
 /** A validated create query. */
 export type CreateDockerRegistryQuery = v.InferOutput<typeof CreateDockerRegistryQuery>
@@ -106,24 +113,19 @@ export const VerificationReport = v.strictObject({
 export type VerificationReport = v.InferOutput<typeof VerificationReport>
 
 /**
- * The registry host to check a credential against: the one asked for, which must belong to the
- * credential's provider (threat: a GitHub token offered to a host the customer did not choose),
- * or the provider's own host. `ecr` and `custom` credentials name no host, so one must be given.
+ * The registry host to check a credential against: its pinned host, or its provider's own.
+ * `ecr` and `custom` credentials have neither unless pinned with `registry_host`.
  */
-export function verificationHost(provider: RegistryProvider, requested: string | undefined): string {
-  if (requested !== undefined) {
-    if (!isHostAllowedForProvider(provider, requested)) {
-      throw new InvalidInputError([
-        { path: 'registry_host', message: `is not a registry host of a ${provider} credential` },
-      ])
-    }
-    return requested.toLowerCase()
-  }
-  const host = defaultRegistryHost(provider)
-  if (!host)
+export function verificationHost(provider: RegistryProvider, pinned: string | undefined): string {
+  const host = credentialHost(provider, pinned)
+  if (!host) {
     throw new InvalidInputError([
-      { path: 'registry_host', message: `is required for ${provider} credentials` },
+      {
+        path: 'registry_host',
+        message: `is required for ${provider} credentials: pin one with ?registry_host= when creating the credential, or with a new secret on PATCH`,
+      },
     ])
+  }
   return host
 }
 
@@ -170,11 +172,10 @@ export async function verifyDockerRegistry(
   ports: VerifyDockerRegistryPorts,
   companyId: string,
   id: string,
-  query: VerifyDockerRegistryQuery,
 ): Promise<VerificationReport> {
   const credential = await ports.store.findSealed(companyId, id)
   if (!credential) throw new CredentialNotFoundError()
-  const host = verificationHost(credential.registry, query.registry_host)
+  const host = verificationHost(credential.registry, credential.registryHost)
   const password = await ports.opener.open(credential.secret, { companyId, credentialId: id })
   const result = await checkRegistryCredentials(
     ports,
@@ -203,8 +204,9 @@ export async function createVerifiedDockerRegistry(
   input: CreateDockerRegistryInput,
   requestedHost: string | undefined,
 ): Promise<DockerRegistry> {
-  const host = verificationHost(input.registry, requestedHost)
+  const pinned = requestedHost === undefined ? undefined : pinnableHost(input.registry, requestedHost)
+  const host = verificationHost(input.registry, pinned)
   const result = await checkRegistryCredentials(ports, input.registry, host, input.username, input.secret)
   if (result.status !== 'ok') throw new VerificationFailedError(result)
-  return createDockerRegistry(ports, companyId, input)
+  return createDockerRegistry(ports, companyId, input, { ...(pinned ? { registryHost: pinned } : {}) })
 }

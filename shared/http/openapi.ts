@@ -19,9 +19,9 @@ import {
 } from '../domain/docker-registry.ts'
 import {
   CreateDockerRegistryQuery,
+  UpdateDockerRegistryQuery,
   VERIFICATION_STATUSES,
   VerificationReport,
-  VerifyDockerRegistryQuery,
 } from '../domain/verify-credential.ts'
 import { MAX_BODY_BYTES } from './middleware/body-size-limit.ts'
 import { type Route, routes } from './routes.ts'
@@ -164,6 +164,7 @@ const operationDocs: { [K in keyof typeof routes]: OperationDocs } = {
     tag: TAG_REGISTRIES,
     body: 'UpdateDockerRegistryInput',
     path: CredentialPathParameters,
+    query: UpdateDockerRegistryQuery,
     success: { status: 200, description: 'The credential as updated', body: 'DockerRegistry' },
   },
   deleteDockerRegistry: {
@@ -176,10 +177,9 @@ const operationDocs: { [K in keyof typeof routes]: OperationDocs } = {
   verifyDockerRegistry: {
     summary: 'Verify Docker registry credential (extension)',
     description:
-      'Checks a stored credential against its registry (Registry HTTP API v2; ECR by token exchange) and reports the outcome. Not part of the Sevalla v3 API.',
+      "Checks a stored credential against its registry (Registry HTTP API v2; ECR by token exchange) and reports the outcome: against the host pinned with `registry_host`, else the provider's own host, never a host named now. Not part of the Sevalla v3 API.",
     tag: TAG_REGISTRIES,
     path: CredentialPathParameters,
-    query: VerifyDockerRegistryQuery,
     success: { status: 200, description: 'What the registry said', body: 'VerificationReport' },
   },
   getOpenApiDocument: {

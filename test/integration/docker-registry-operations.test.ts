@@ -3,9 +3,10 @@ import { unmarshall } from '@aws-sdk/util-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fromEnvelopeAttribute } from '../../shared/adapters/docker-registry-store.ts'
 import { createKmsOpener } from '../../shared/adapters/kms-envelope.ts'
+import { logger } from '../../shared/runtime/logger.ts'
 import { validCreateBody } from '../support/credential-inputs.ts'
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts'
-import { newCompanyId, startTestStack, type TestStack } from '../support/test-stack.ts'
+import { captureOutput, newCompanyId, startTestStack, type TestStack } from '../support/test-stack.ts'
 
 let stack: TestStack
 let dynamoWire: FaultProxy
@@ -118,7 +119,6 @@ describe('GET /v3/docker-registries/{id}', () => {
 describe('PATCH /v3/docker-registries/{id}', () => {
   it.each([
     ['name', { name: 'only the name' }],
-    ['registry', { registry: 'github' }],
     ['username', { username: 'someone-else' }],
   ])('changes %s alone', async (_field, change) => {
     const created = await createCredential()
@@ -128,6 +128,32 @@ describe('PATCH /v3/docker-registries/{id}', () => {
     expect(response.status).toBe(200)
     expect(response.body).toEqual({ ...created, ...change, updated_at: response.body.updated_at })
     expect(response.body.updated_at > created.updated_at).toBe(true)
+  })
+
+  it('moves a credential to another registry together with its new secret', async () => {
+    const created = await createCredential()
+
+    const response = await stack.request('PATCH', `/docker-registries/${created.id}`, {
+      body: { registry: 'github', secret: 'ghp_new_token_value' },
+    })
+
+    expect(response.status).toBe(200)
+    expect(response.body).toMatchObject({ registry: 'github', name: created.name })
+    expect(await openStoredSecret(created.id)).toBe('ghp_new_token_value')
+  })
+
+  it('refuses to move a credential to another registry without a new secret, changing nothing', async () => {
+    const created = await createCredential()
+
+    const response = await stack.request('PATCH', `/docker-registries/${created.id}`, {
+      body: { registry: 'custom' },
+    })
+
+    expect(response.status).toBe(400)
+    expect(response.body.data.issues).toEqual([
+      { path: 'secret', message: expect.stringContaining('is required') },
+    ])
+    expect((await stack.request('GET', `/docker-registries/${created.id}`)).body).toEqual(created)
   })
 
   it('rotates the secret under a new data key that decrypts to the new secret', async () => {
@@ -213,6 +239,34 @@ describe('PATCH /v3/docker-registries/{id}', () => {
 
     expect(response.status).toBe(404)
     expect((await stack.rawCredentialItems()).length).toBe(before)
+  })
+})
+
+describe('PATCH /v3/docker-registries/{id} secrecy', () => {
+  it('never shows a new secret in any response or log line, on success or error', async () => {
+    const created = await createCredential()
+    const canary = `CANARY-${crypto.randomUUID()}`
+    logger.setLogLevel('DEBUG')
+    const output = captureOutput()
+    const responses = []
+    try {
+      const path = `/docker-registries/${created.id}`
+      responses.push(await stack.request('PATCH', path, { body: { secret: canary } }))
+      responses.push(await stack.request('PATCH', path, { body: { secret: `${canary}${'x'.repeat(100)}` } }))
+      responses.push(await stack.request('PATCH', path, { body: { secret: canary, extra: canary } }))
+      responses.push(await stack.request('PATCH', path, { body: `{"secret": "${canary}",` }))
+      responses.push(
+        await stack.request('PATCH', `/docker-registries/${UNKNOWN_ID}`, { body: { secret: canary } }),
+      )
+    } finally {
+      output.restore()
+      logger.setLogLevel('WARN')
+    }
+
+    expect(responses.map((response) => response.status)).toEqual([200, 400, 400, 400, 404])
+    for (const response of responses) expect(response.text).not.toContain(canary)
+    expect(output.text()).toContain('request rejected')
+    expect(output.text()).not.toContain(canary)
   })
 })
 

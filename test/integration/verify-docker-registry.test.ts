@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { logger } from '../../shared/runtime/logger.ts'
 import {
   type RunningDockerRegistry,
   startDockerRegistry,
   TEST_REGISTRY_PASSWORD,
   TEST_REGISTRY_USERNAME,
 } from '../support/docker-registry.ts'
-import { newCompanyId, startTestStack, type TestStack } from '../support/test-stack.ts'
+import { captureOutput, newCompanyId, startTestStack, type TestStack } from '../support/test-stack.ts'
 
 let stack: TestStack
 let registry: RunningDockerRegistry
@@ -25,20 +26,29 @@ const customCredential = (secret: string) => ({
   secret,
 })
 
-async function createCredential(body: Record<string, unknown>, key?: string) {
-  const response = await stack.request('POST', '/docker-registries', { body, ...(key ? { key } : {}) })
+async function createCredential(
+  body: Record<string, unknown>,
+  { key, pin }: { key?: string; pin?: string } = {},
+) {
+  const query = pin ? `?registry_host=${pin}` : ''
+  const response = await stack.request('POST', `/docker-registries${query}`, {
+    body,
+    ...(key ? { key } : {}),
+  })
   expect(response.status).toBe(201)
   return response.body as { id: string }
 }
 
+const verify = (id: string, options: { key?: string; query?: string } = {}) =>
+  stack.request('POST', `/docker-registries/${id}/verify${options.query ?? ''}`, {
+    ...(options.key ? { key: options.key } : {}),
+  })
+
 describe('POST /v3/docker-registries/{id}/verify against a real registry', () => {
   it('reports ok for the right password, without showing it', async () => {
-    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD))
+    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD), { pin: registry.host })
 
-    const response = await stack.request(
-      'POST',
-      `/docker-registries/${id}/verify?registry_host=${registry.host}`,
-    )
+    const response = await verify(id)
 
     expect(response.status).toBe(200)
     expect(response.body).toMatchObject({
@@ -52,79 +62,119 @@ describe('POST /v3/docker-registries/{id}/verify against a real registry', () =>
   })
 
   it('reports auth_denied for a wrong password', async () => {
-    const { id } = await createCredential(customCredential('not-the-right-password'))
+    const { id } = await createCredential(customCredential('not-the-right-password'), { pin: registry.host })
 
-    const response = await stack.request(
-      'POST',
-      `/docker-registries/${id}/verify?registry_host=${registry.host}`,
-    )
+    const response = await verify(id)
 
     expect(response.status).toBe(200)
     expect(response.body.result).toBe('auth_denied')
     expect(response.text).not.toContain('not-the-right-password')
   })
 
-  it('asks for registry_host when a custom credential names none', async () => {
+  it('refuses to verify a custom credential pinned to no host, before decrypting anything', async () => {
     const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD))
+    const decrypts = stack.kms.requestCount('Decrypt')
 
-    const response = await stack.request('POST', `/docker-registries/${id}/verify`)
+    const response = await verify(id)
 
     expect(response.status).toBe(400)
     expect(response.body.data.issues).toEqual([
-      { path: 'registry_host', message: 'is required for custom credentials' },
+      { path: 'registry_host', message: expect.stringContaining('is required for custom credentials') },
     ])
-  })
-
-  it("refuses a host that is not the provider's, before decrypting anything", async () => {
-    const { id } = await createCredential({ ...customCredential(TEST_REGISTRY_PASSWORD), registry: 'github' })
-    const decrypts = stack.kms.requestCount('Decrypt')
-
-    const response = await stack.request(
-      'POST',
-      `/docker-registries/${id}/verify?registry_host=${registry.host}`,
-    )
-
-    expect(response.status).toBe(400)
-    expect(response.body.data.issues[0].path).toBe('registry_host')
     expect(stack.kms.requestCount('Decrypt')).toBe(decrypts)
   })
 
-  it("answers 404 for another company's credential", async () => {
-    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD))
-    const otherKey = await stack.mintKey(newCompanyId())
+  it('takes no host from the caller: a stored secret never goes where the caller says', async () => {
+    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD), { pin: registry.host })
 
-    const response = await stack.request(
-      'POST',
-      `/docker-registries/${id}/verify?registry_host=${registry.host}`,
+    const response = await verify(id, { query: '?registry_host=attacker.example' })
+
+    expect(response.status).toBe(400)
+    expect(response.body.data.issues).toEqual([
+      { path: 'registry_host', message: 'is not a known parameter' },
+    ])
+  })
+
+  it('cannot be turned on a stored secret by re-pointing the credential without its secret', async () => {
+    const github = await createCredential({ ...customCredential(TEST_REGISTRY_PASSWORD), registry: 'github' })
+    const decrypts = stack.kms.requestCount('Decrypt')
+
+    const toCustom = await stack.request('PATCH', `/docker-registries/${github.id}`, {
+      body: { registry: 'custom' },
+    })
+    const repinned = await stack.request(
+      'PATCH',
+      `/docker-registries/${github.id}?registry_host=${registry.host}`,
       {
-        key: otherKey,
+        body: { name: 'still github' },
       },
     )
+
+    expect([toCustom.status, repinned.status]).toEqual([400, 400])
+    expect(stack.kms.requestCount('Decrypt')).toBe(decrypts)
+  })
+
+  it('refuses to pin a credential to a host outside its provider', async () => {
+    const response = await stack.request('POST', `/docker-registries?registry_host=${registry.host}`, {
+      body: { ...customCredential(TEST_REGISTRY_PASSWORD), registry: 'github' },
+    })
+
+    expect(response.status).toBe(400)
+    expect(response.body.data.issues[0].path).toBe('registry_host')
+  })
+
+  it('verifies against a host pinned later, with a new secret', async () => {
+    const { id } = await createCredential(customCredential('an-old-password'))
+
+    const patched = await stack.request('PATCH', `/docker-registries/${id}?registry_host=${registry.host}`, {
+      body: { secret: TEST_REGISTRY_PASSWORD },
+    })
+    const response = await verify(id)
+
+    expect(patched.status).toBe(200)
+    expect(response.body.result).toBe('ok')
+  })
+
+  it("answers 404 for another company's credential", async () => {
+    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD), { pin: registry.host })
+    const otherKey = await stack.mintKey(newCompanyId())
+
+    const response = await verify(id, { key: otherKey })
 
     expect(response.status).toBe(404)
   })
 
   it('is refused to read-only keys', async () => {
-    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD))
+    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD), { pin: registry.host })
     const readOnly = await stack.mintKey(stack.companyId, { permissions: ['docker_registries:read'] })
 
-    const response = await stack.request(
-      'POST',
-      `/docker-registries/${id}/verify?registry_host=${registry.host}`,
-      {
-        key: readOnly,
-      },
-    )
+    const response = await verify(id, { key: readOnly })
 
     expect(response.status).toBe(403)
   })
 
   it('reports registry_error for a port where nothing listens', async () => {
-    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD))
+    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD), { pin: '127.0.0.1:1' })
 
-    const response = await stack.request('POST', `/docker-registries/${id}/verify?registry_host=127.0.0.1:1`)
+    const response = await verify(id)
 
     expect(['registry_error', 'timeout']).toContain(response.body.result)
+  })
+
+  it('never logs the secret it presents', async () => {
+    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD), { pin: registry.host })
+    logger.setLogLevel('DEBUG')
+    const output = captureOutput()
+    try {
+      await verify(id)
+      await verify('0195f1f6-8f5e-7000-8000-0000000000ff')
+    } finally {
+      output.restore()
+      logger.setLogLevel('WARN')
+    }
+
+    expect(output.text()).toContain('request rejected')
+    expect(output.text()).not.toContain(TEST_REGISTRY_PASSWORD)
   })
 })
 
@@ -162,12 +212,14 @@ describe('POST /v3/docker-registries?verify=true against a real registry', () =>
     expect((await stack.rawCredentialItems()).length).toBe(before)
   })
 
-  it('does not contact any registry without verify=true', async () => {
+  it('does not contact any registry without verify=true, only pins the host', async () => {
     const response = await stack.request('POST', '/docker-registries?registry_host=127.0.0.1:1', {
       body: customCredential('anything-at-all'),
     })
 
     expect(response.status).toBe(201)
+    const raw = (await stack.rawCredentialItems()).find((item) => item.id.S === response.body.id)
+    expect(raw?.registry_host).toEqual({ S: '127.0.0.1:1' })
   })
 
   it('refuses an unknown query parameter', async () => {

@@ -45,13 +45,16 @@ export class InMemoryCredentialStore implements CredentialStore {
   async update(companyId: string, id: string, changes: CredentialChanges, updatedAt: string) {
     const item = this.items.get(this.key(companyId, id))
     if (!item) return undefined
+    const { registryHost, ...fields } = changes
     Object.assign(
       item,
-      Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)),
+      Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)),
       {
         updatedAt,
       },
     )
+    if (registryHost === null) delete item.registryHost
+    else if (registryHost !== undefined) item.registryHost = registryHost
     return this.find(companyId, id)
   }
 

@@ -6,7 +6,11 @@ import {
   listDockerRegistries,
   updateDockerRegistry,
 } from '../../shared/domain/docker-registry-use-cases.ts'
-import { CredentialNotFoundError, DependencyUnavailableError } from '../../shared/domain/errors.ts'
+import {
+  CredentialNotFoundError,
+  DependencyUnavailableError,
+  InvalidInputError,
+} from '../../shared/domain/errors.ts'
 import { fixedClock, InMemoryCredentialStore, RecordingSealer, sequentialIds } from '../support/fakes.ts'
 
 const companyId = '11111111-1111-4111-8111-111111111111'

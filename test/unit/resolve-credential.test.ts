@@ -94,7 +94,7 @@ class FakeEcr implements EcrTokenExchanger {
   }
 }
 
-function setup(registry: RegistryProvider = 'dockerHub') {
+function setup(registry: RegistryProvider = 'dockerHub', registryHost?: string) {
   const envelope = new FakeEnvelope()
   const store = new FakeStore()
   const ecr = new FakeEcr()
@@ -108,6 +108,7 @@ function setup(registry: RegistryProvider = 'dockerHub') {
     username,
     createdAt: '2025-01-30T10:00:00.000Z',
     updatedAt: '2025-01-30T10:00:00.000Z',
+    ...(registryHost ? { registryHost } : {}),
     secret: envelope.seal(secret, { companyId: COMPANY_ID, credentialId: CREDENTIAL_ID }),
   })
   return { ports: { store, opener: envelope, ecrTokens: ecr }, envelope, store, ecr }
@@ -206,6 +207,20 @@ describe('resolveCredential', () => {
         retryable: false,
       },
     })
+  })
+
+  it('resolves a pinned credential only for images on its pinned host', async () => {
+    // Arrange
+    const { ports, envelope } = setup('custom', 'registry.acme.internal:5000')
+
+    // Act
+    const pinned = await resolveCredential(ports, invocation('registry.acme.internal:5000/app:1'))
+    const elsewhere = await resolveCredential(ports, invocation('attacker.example/app:1'))
+
+    // Assert
+    expect(pinned.ok).toBe(true)
+    expect(elsewhere).toMatchObject({ ok: false, error: { code: 'registry_mismatch' } })
+    expect(envelope.opened).toBe(1)
   })
 
   it('decrypts nothing when the registry does not match', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { DependencyUnavailableError, InvalidInputError } from '../../shared/domain/errors.ts'
+import { pinnableHost } from '../../shared/domain/registry-host.ts'
 import type { EcrTokenRequest } from '../../shared/domain/resolve-credential.ts'
 import { RegistryCredentialsRejectedError } from '../../shared/domain/resolve-credential.ts'
 import {
@@ -47,16 +48,22 @@ describe('verificationHost', () => {
     expect(verificationHost(provider, undefined)).toBe(host)
   })
 
-  it.each(['ecr', 'custom'] as const)('requires a host for %s credentials', (provider) => {
+  it.each(['ecr', 'custom'] as const)('requires a pinned host for %s credentials', (provider) => {
     expect(() => verificationHost(provider, undefined)).toThrow(InvalidInputError)
   })
 
+  it('uses the pinned host over the provider default', () => {
+    expect(verificationHost('gcr', 'europe-docker.pkg.dev')).toBe('europe-docker.pkg.dev')
+  })
+})
+
+describe('pinnableHost', () => {
   it("refuses a host outside the provider's", () => {
-    expect(() => verificationHost('github', 'registry.example.com')).toThrow(InvalidInputError)
+    expect(() => pinnableHost('github', 'registry.example.com')).toThrow(InvalidInputError)
   })
 
-  it('accepts any host for a custom credential', () => {
-    expect(verificationHost('custom', 'Registry.Example.com:5000')).toBe('registry.example.com:5000')
+  it('accepts any host for a custom credential, lower-cased', () => {
+    expect(pinnableHost('custom', 'Registry.Example.com:5000')).toBe('registry.example.com:5000')
   })
 })
 
