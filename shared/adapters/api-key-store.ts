@@ -119,7 +119,7 @@ export function createDynamoApiKeyStore({ client, tableName }: DynamoApiKeyStore
         return true
       } catch (error) {
         if (error instanceof ConditionalCheckFailedException) return false
-        throw error
+        return onError(error)
       }
     },
   }

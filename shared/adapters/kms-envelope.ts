@@ -71,8 +71,8 @@ export function createKmsSealer({ kms, keyId }: KmsEnvelopeOptions): SecretSeale
           ciphertext,
         }
       } finally {
-        // the plaintext data key lives no longer than this call (threat: a heap dump or a later
-        // bug reading a stale buffer).
+        // zero our copy of the plaintext data key once used (threat: a later bug or heap dump
+        // reading a stale buffer); the SDK's and the cipher's internal copies are out of reach.
         dataKey.Plaintext.fill(0)
       }
     },

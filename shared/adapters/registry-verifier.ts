@@ -132,6 +132,7 @@ const INTERNAL_IPV4: [string, number][] = [
 ]
 const INTERNAL_IPV6: [string, number][] = [
   ['::', 96], // unspecified and the deprecated IPv4-compatible addresses (::1 is added below)
+  ['::ffff:0:0:0', 96], // IPv4-translated (SIIT), e.g. ::ffff:0:a9fe:a9fe for 169.254.169.254
   ['100::', 64], // discard-only
   ['2001::', 23], // IETF protocol assignments, includes Teredo
   ['2001:db8::', 32], // documentation

@@ -78,7 +78,8 @@ export async function authenticateApiKey(lookup: ApiKeyLookup, clock: Clock, key
   const record = await lookup.find(hash)
   if (!record) throw new AuthenticationError('unknown')
   if (!record.enabled) throw new AuthenticationError('disabled')
-  if (record.expiresAt !== undefined && Date.parse(record.expiresAt) <= clock().getTime()) {
+  // written so that an unreadable expiry (NaN) counts as expired, never as "no expiry"
+  if (record.expiresAt !== undefined && !(Date.parse(record.expiresAt) > clock().getTime())) {
     throw new AuthenticationError('expired')
   }
   return { companyId: record.companyId, permissions: record.permissions, keyId: hash }

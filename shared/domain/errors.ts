@@ -14,7 +14,7 @@ export class InvalidInputError extends Error {
   override readonly name = 'InvalidInputError'
   constructor(
     readonly issues: InputIssue[],
-    message = 'The request is invalid',
+    message = 'Bad request',
   ) {
     super(message)
   }

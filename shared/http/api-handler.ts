@@ -28,8 +28,8 @@ export interface ApiHandlerOptions<Body, Query, Path, Headers = undefined> {
 
 /**
  * The Middy chain every authenticated API operation shares: request id, Sevalla errors,
- * header normalizer, body limit and JSON parser (when the route takes a body), API key auth
- * with the route's permission, then validation. Chain `.handler()` onto it.
+ * header normalizer, API key auth with the route's permission, body limit and JSON parser (when
+ * the route takes a body), then validation. Chain `.handler()` onto it.
  */
 export function apiHandler<Body = undefined, Query = undefined, Path = undefined, Headers = undefined>(
   route: Route,
@@ -55,6 +55,9 @@ export function apiHandler<Body = undefined, Query = undefined, Path = undefined
     .use(requestId())
     .use(errorResponse({ logger }))
     .use(httpHeaderNormalizer())
+  // the key is checked before the body is even parsed: an unauthenticated caller learns nothing
+  // about what the API would make of a request, and costs no parsing.
+  chain.use(authenticate({ keys, clock, permission: route.permission }))
   if (route.hasBody) chain.use(bodySizeLimit()).use(httpJsonBodyParser())
-  return chain.use(authenticate({ keys, clock, permission: route.permission })).use(validateRequest(schemas))
+  return chain.use(validateRequest(schemas))
 }

@@ -192,6 +192,14 @@ describe('POST /v3/docker-registries authentication', () => {
     await expectNothingStored(async () => expectUnauthorized(await create(validCreateBody, { key: null })))
   })
 
+  it.each([
+    ['malformed JSON', '{"name":', {}],
+    ['a body that is not JSON', 'name=x', { 'content-type': 'text/plain' }],
+    ['a body over the limit', JSON.stringify({ name: 'n'.repeat(20_000) }), {}],
+  ])('answers 401, not a body error, for %s without a key', async (_what, body, headers) => {
+    expectUnauthorized(await create(body, { key: null, headers }))
+  })
+
   it('answers 401 for a Basic Authorization header', async () => {
     const response = await create(validCreateBody, {
       key: null,

@@ -250,6 +250,7 @@ describe('createRegistryVerifier address vetting (SSRF)', () => {
     ['the metadata service over IPv6', 'fd00:ec2::254'],
     ['an IPv4-mapped metadata address', '::ffff:169.254.169.254'],
     ['a NAT64 metadata address', '64:ff9b::a9fe:a9fe'],
+    ['an IPv4-translated metadata address', '::ffff:0:a9fe:a9fe'],
     ['an IPv6 link-local address', 'fe80::1'],
     ['the unspecified address', '0.0.0.0'],
   ])('refuses a name resolving to %s (%s) among public addresses, sending nothing', async (_, address) => {

@@ -147,3 +147,12 @@ describe('createCachedApiKeyLookup', () => {
     expect(calls).toHaveLength(4)
   })
 })
+
+describe('authenticateApiKey with a damaged record', () => {
+  it('treats an unreadable expiry as expired, never as "no expiry"', async () => {
+    const { key, hash } = generateApiKey()
+    const lookup: ApiKeyLookup = { find: async () => recordFor(hash, { expiresAt: 'not a date' }) }
+
+    await expect(authenticateApiKey(lookup, fixedClock(), key)).rejects.toMatchObject({ reason: 'expired' })
+  })
+})

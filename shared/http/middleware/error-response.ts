@@ -1,8 +1,17 @@
 import type { Logger } from '@aws-lambda-powertools/logger'
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
+import { AuthenticationError, PermissionDeniedError } from '../../domain/errors.ts'
 import { describeError, mapError } from '../error-response.ts'
 import type { RequestIdContext } from './request-id.ts'
+
+// for operators: why a key was refused (missing, unknown, expired...) or which permission it
+// lacked. Never a message of another error: those may quote input.
+function safeDetail(error: unknown): string | undefined {
+  if (error instanceof AuthenticationError) return error.reason
+  if (error instanceof PermissionDeniedError) return error.permission
+  return undefined
+}
 
 /** Options of {@link errorResponse}. */
 export interface ErrorResponseOptions {
@@ -35,7 +44,12 @@ export function errorResponse({
       resource: request.event.resource,
     }
     if (serverFault) logger.error('request failed', { ...fields, error: describeError(request.error) })
-    else logger.info('request rejected', { ...fields, reason: request.error?.name })
+    else
+      logger.info('request rejected', {
+        ...fields,
+        reason: request.error?.name,
+        detail: safeDetail(request.error),
+      })
     request.response = response
   }
   return { onError: errorResponseOnError }
