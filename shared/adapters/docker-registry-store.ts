@@ -8,6 +8,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import type { RegistryProvider } from '../domain/docker-registry.ts'
+import { ConcurrentUpdateError } from '../domain/errors.ts'
 import type {
   CredentialChanges,
   CredentialPage,
@@ -123,7 +124,7 @@ export function createDynamoCredentialStore({
     sk: credentialSortKey(id),
   })
 
-  return {
+  const store: CredentialStore = {
     async create(credential: StoredCredential): Promise<void> {
       const item: CredentialItem = {
         ...key(credential.companyId, credential.id),
@@ -213,9 +214,12 @@ export function createDynamoCredentialStore({
       companyId: string,
       id: string,
       changes: CredentialChanges,
-      updatedAt: string,
+      { updatedAt, expectedUpdatedAt }: { updatedAt: string; expectedUpdatedAt: string },
     ): Promise<CredentialSummary | undefined> {
-      const values: Record<string, unknown> = { ':updated_at': updatedAt }
+      const values: Record<string, unknown> = {
+        ':updated_at': updatedAt,
+        ':expected_updated_at': expectedUpdatedAt,
+      }
       const names: Record<string, string> = {}
       const assignments = ['updated_at = :updated_at']
       const fields: Record<string, unknown> = {
@@ -242,7 +246,8 @@ export function createDynamoCredentialStore({
             TableName: tableName,
             Key: key(companyId, id),
             UpdateExpression: `SET ${assignments.join(', ')}${removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''}`,
-            ConditionExpression: 'attribute_exists(pk)',
+            // optimistic concurrency: only over the version that was read
+            ConditionExpression: 'attribute_exists(pk) AND updated_at = :expected_updated_at',
             ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
             ExpressionAttributeValues: values,
             ReturnValues: 'ALL_NEW',
@@ -250,8 +255,10 @@ export function createDynamoCredentialStore({
         )
         return toCredentialSummary(Attributes as CredentialItem)
       } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return undefined
-        return onError(error)
+        if (!(error instanceof ConditionalCheckFailedException)) return onError(error)
+        // gone, or changed since it was read
+        if (!(await store.find(companyId, id))) return undefined
+        throw new ConcurrentUpdateError()
       }
     },
 
@@ -271,4 +278,5 @@ export function createDynamoCredentialStore({
       }
     },
   }
+  return store
 }

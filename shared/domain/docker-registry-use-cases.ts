@@ -6,13 +6,14 @@ import type {
   ListDockerRegistriesQuery,
   UpdateDockerRegistryInput,
 } from './docker-registry.ts'
-import { CredentialNotFoundError, InvalidInputError } from './errors.ts'
+import { ConcurrentUpdateError, CredentialNotFoundError, InvalidInputError } from './errors.ts'
 import type {
   Clock,
   CredentialChanges,
   CredentialStore,
   CredentialSummary,
   IdGenerator,
+  SealedSecret,
   SecretSealer,
 } from './ports.ts'
 import { pinnableHost } from './registry-host.ts'
@@ -115,26 +116,18 @@ export interface UpdateDockerRegistryPorts {
   clock: Clock
 }
 
-/**
- * Applies a partial update. Only fields that differ are written, so two concurrent updates of
- * different fields both survive, and `updated_at` moves only when something changed. A new
- * secret is always sealed under a fresh data key (a secret cannot be compared: it is never read).
- *
- * A secret belongs to its registry: moving a credential to another registry, or pinning it to
- * another host, needs a new secret in the same request (threat: a write key turning someone's
- * GitHub token into a `custom` credential aimed at a server of its own). Moving to another
- * registry without a new pin unpins the credential.
- */
-export async function updateDockerRegistry(
-  ports: UpdateDockerRegistryPorts,
-  companyId: string,
-  id: string,
-  input: UpdateDockerRegistryInput,
-  options: SecretOptions = {},
-): Promise<DockerRegistry> {
-  const current = await ports.store.find(companyId, id)
-  if (!current) throw new CredentialNotFoundError()
+/** How often an update re-reads and retries when another write got in between. */
+const UPDATE_ATTEMPTS = 3
 
+// the fields of `input` that differ from `current`, and the pin that follows from them. A secret
+// belongs to its registry: moving a credential to another registry, or pinning it to another
+// host, needs a new secret in the same request (threat: a write key turning someone's GitHub token
+// into a `custom` credential aimed at a server of its own). Moving without a new pin unpins.
+function plainChanges(
+  current: CredentialSummary,
+  input: UpdateDockerRegistryInput,
+  options: SecretOptions,
+): CredentialChanges {
   const changes: CredentialChanges = {}
   if (input.name !== undefined && input.name !== current.name) changes.name = input.name
   if (input.registry !== undefined && input.registry !== current.registry) changes.registry = input.registry
@@ -153,17 +146,51 @@ export async function updateDockerRegistry(
   } else if (changes.registry !== undefined && current.registryHost !== undefined) {
     changes.registryHost = null
   }
-  if (input.secret !== undefined) {
-    changes.secret = await ports.sealer.seal(input.secret, { companyId, credentialId: id })
-  }
-  if (Object.keys(changes).length === 0) return toDockerRegistry(current)
+  return changes
+}
 
-  // updated_at always moves forward when something changed, even within the same millisecond
-  const previous = Date.parse(current.updatedAt)
-  const updatedAt = new Date(Math.max(ports.clock().getTime(), previous + 1)).toISOString()
-  const updated = await ports.store.update(companyId, id, changes, updatedAt)
-  if (!updated) throw new CredentialNotFoundError()
-  return toDockerRegistry(updated)
+/**
+ * Applies a partial update. Only fields that differ are written, so two concurrent updates of
+ * different fields both survive, and `updated_at` moves only when something changed. A new
+ * secret is always sealed under a fresh data key (a secret cannot be compared: it is never read),
+ * once, however often the write is retried.
+ *
+ * The write is conditional on the `updated_at` that was read: when another update got in between,
+ * the credential is read again and the changes recomputed, so `updated_at` never moves backwards
+ * and no change is computed against a stale read.
+ */
+export async function updateDockerRegistry(
+  ports: UpdateDockerRegistryPorts,
+  companyId: string,
+  id: string,
+  input: UpdateDockerRegistryInput,
+  options: SecretOptions = {},
+): Promise<DockerRegistry> {
+  let secret: SealedSecret | undefined
+  for (let attempt = 1; ; attempt += 1) {
+    const current = await ports.store.find(companyId, id)
+    if (!current) throw new CredentialNotFoundError()
+    const changes = plainChanges(current, input, options)
+    if (input.secret !== undefined) {
+      secret ??= await ports.sealer.seal(input.secret, { companyId, credentialId: id })
+      changes.secret = secret
+    }
+    if (Object.keys(changes).length === 0) return toDockerRegistry(current)
+
+    // updated_at always moves forward when something changed, even within the same millisecond
+    const previous = Date.parse(current.updatedAt)
+    const updatedAt = new Date(Math.max(ports.clock().getTime(), previous + 1)).toISOString()
+    try {
+      const updated = await ports.store.update(companyId, id, changes, {
+        updatedAt,
+        expectedUpdatedAt: current.updatedAt,
+      })
+      if (!updated) throw new CredentialNotFoundError()
+      return toDockerRegistry(updated)
+    } catch (error) {
+      if (!(error instanceof ConcurrentUpdateError) || attempt === UPDATE_ATTEMPTS) throw error
+    }
+  }
 }
 
 /** Ports of the delete use case. */

@@ -74,3 +74,11 @@ export class IdempotentRequestInProgressError extends Error {
     super('a request with this Idempotency-Key is in progress')
   }
 }
+
+/** The credential changed between reading and writing it, more often than an update retries. */
+export class ConcurrentUpdateError extends Error {
+  override readonly name = 'ConcurrentUpdateError'
+  constructor() {
+    super('the credential was changed by another request')
+  }
+}

@@ -69,12 +69,15 @@ export interface CredentialStore {
   /** The credential with its envelope, or undefined (internal functions only). */
   findSealed(companyId: string, id: string): Promise<StoredCredential | undefined>
   list(companyId: string, page: { limit: number; offset: number }): Promise<CredentialPage>
-  /** Applies only the given fields; undefined when the credential does not exist. */
+  /**
+   * Applies only the given fields, if the credential still has `expectedUpdatedAt`: undefined
+   * when it does not exist, `ConcurrentUpdateError` when it changed since it was read.
+   */
   update(
     companyId: string,
     id: string,
     changes: CredentialChanges,
-    updatedAt: string,
+    version: { updatedAt: string; expectedUpdatedAt: string },
   ): Promise<CredentialSummary | undefined>
   /** True when something was deleted. */
   delete(companyId: string, id: string): Promise<boolean>

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyResult } from 'aws-lambda'
 import {
   AuthenticationError,
+  ConcurrentUpdateError,
   CredentialNotFoundError,
   DependencyUnavailableError,
   IdempotencyKeyReusedError,
@@ -75,6 +76,20 @@ export function mapError(error: unknown, requestId: string): MappedError {
         message: `${error.result.message} The credential was not stored.`,
         result: error.result.status,
       }),
+    }
+  }
+  if (error instanceof ConcurrentUpdateError) {
+    return {
+      serverFault: false,
+      response: errorResponse(
+        409,
+        'Conflict',
+        {
+          code: 'concurrent_update',
+          message: 'The credential kept changing while this update ran; retry it.',
+        },
+        { 'retry-after': '1' },
+      ),
     }
   }
   if (error instanceof IdempotencyKeyReusedError) {

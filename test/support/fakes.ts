@@ -1,3 +1,4 @@
+import { ConcurrentUpdateError } from '../../shared/domain/errors.ts'
 import type {
   CredentialChanges,
   CredentialPage,
@@ -42,9 +43,15 @@ export class InMemoryCredentialStore implements CredentialStore {
     return { items: mine.slice(offset, offset + limit), total: mine.length }
   }
 
-  async update(companyId: string, id: string, changes: CredentialChanges, updatedAt: string) {
+  async update(
+    companyId: string,
+    id: string,
+    changes: CredentialChanges,
+    { updatedAt, expectedUpdatedAt }: { updatedAt: string; expectedUpdatedAt: string },
+  ) {
     const item = this.items.get(this.key(companyId, id))
     if (!item) return undefined
+    if (item.updatedAt !== expectedUpdatedAt) throw new ConcurrentUpdateError()
     const { registryHost, ...fields } = changes
     Object.assign(
       item,

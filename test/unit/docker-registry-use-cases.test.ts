@@ -7,6 +7,7 @@ import {
   updateDockerRegistry,
 } from '../../shared/domain/docker-registry-use-cases.ts'
 import {
+  ConcurrentUpdateError,
   CredentialNotFoundError,
   DependencyUnavailableError,
   InvalidInputError,
@@ -16,6 +17,32 @@ import { fixedClock, InMemoryCredentialStore, RecordingSealer, sequentialIds } f
 const companyId = '11111111-1111-4111-8111-111111111111'
 const otherCompanyId = '22222222-2222-4222-8222-222222222222'
 const input = { name: 'Hub', registry: 'dockerHub' as const, username: 'me', secret: 'sup3r-secret' }
+
+/** A store where another writer updates the credential just before each of our first `races` writes. */
+class RacingStore extends InMemoryCredentialStore {
+  theirUpdatedAt = ''
+  constructor(
+    private readonly inner: InMemoryCredentialStore,
+    private races: number,
+  ) {
+    super()
+  }
+  override find(companyId: string, id: string) {
+    return this.inner.find(companyId, id)
+  }
+  override async update(...args: Parameters<InMemoryCredentialStore['update']>) {
+    const [companyId, id] = args
+    if (this.races > 0) {
+      this.races -= 1
+      const item = this.inner.items.get(`${companyId}/${id}`)
+      if (item) {
+        this.theirUpdatedAt = new Date(Date.parse(item.updatedAt) + 5).toISOString()
+        Object.assign(item, { name: 'theirs', updatedAt: this.theirUpdatedAt })
+      }
+    }
+    return this.inner.update(...args)
+  }
+}
 
 let store: InMemoryCredentialStore
 let sealer: RecordingSealer
@@ -146,6 +173,59 @@ describe('updateDockerRegistry', () => {
       context: { companyId, credentialId: created.id },
     })
     expect(store.items.get(`${companyId}/${created.id}`)?.secret).not.toEqual(before)
+  })
+
+  it('refuses a new registry without a new secret', async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+
+    await expect(
+      updateDockerRegistry(ports, companyId, created.id, { registry: 'custom' }),
+    ).rejects.toBeInstanceOf(InvalidInputError)
+  })
+
+  it('refuses a new pinned host without a new secret', async () => {
+    const created = await createDockerRegistry(ports, companyId, { ...input, registry: 'custom' })
+
+    await expect(
+      updateDockerRegistry(ports, companyId, created.id, {}, { registryHost: 'evil.example' }),
+    ).rejects.toBeInstanceOf(InvalidInputError)
+  })
+
+  it('unpins a credential that moves to another registry', async () => {
+    const created = await createDockerRegistry(
+      ports,
+      companyId,
+      { ...input, registry: 'custom' },
+      { registryHost: 'registry.example.com' },
+    )
+
+    await updateDockerRegistry(ports, companyId, created.id, { registry: 'github', secret: 'ghp_something' })
+
+    expect(store.items.get(`${companyId}/${created.id}`)?.registryHost).toBeUndefined()
+  })
+
+  it('re-reads and retries when another update got in between, sealing the secret once', async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+    const racing = new RacingStore(store, 1)
+
+    const updated = await updateDockerRegistry({ ...ports, store: racing }, companyId, created.id, {
+      username: 'ours',
+      secret: 'new-secret-value',
+    })
+
+    expect(updated).toMatchObject({ name: 'theirs', username: 'ours' })
+    expect(updated.updated_at > racing.theirUpdatedAt).toBe(true)
+    expect(sealer.sealed.filter(({ plaintext }) => plaintext === 'new-secret-value')).toHaveLength(1)
+  })
+
+  it('gives up with ConcurrentUpdateError when the credential keeps changing', async () => {
+    const created = await createDockerRegistry(ports, companyId, input)
+
+    await expect(
+      updateDockerRegistry({ ...ports, store: new RacingStore(store, 99) }, companyId, created.id, {
+        username: 'x',
+      }),
+    ).rejects.toBeInstanceOf(ConcurrentUpdateError)
   })
 
   it("refuses another company's credential", async () => {
