@@ -8,12 +8,7 @@ import {
 } from './docker-registry.ts'
 import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
 import { CredentialNotFoundError, DependencyUnavailableError, InvalidInputError } from './errors.ts'
-import {
-  defaultRegistryHost,
-  ecrRegion,
-  isHostAllowedForProvider,
-  parseRegistryHost,
-} from './image-reference.ts'
+import { ecrRegion } from './image-reference.ts'
 import type { Clock, CredentialStore, SecretOpener } from './ports.ts'
 import { credentialHost, pinnableHost, RegistryHostParameter } from './registry-host.ts'
 import { type EcrTokenExchanger, RegistryCredentialsRejectedError } from './resolve-credential.ts'

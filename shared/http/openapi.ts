@@ -225,7 +225,8 @@ const ERROR_RESPONSES: Record<
   },
   409: {
     name: 'Conflict',
-    description: 'A request with the same `Idempotency-Key` is still in progress; retry shortly.',
+    description:
+      'A concurrent request got in the way: one with the same `Idempotency-Key` is still in progress, or the credential kept changing while this update ran. Retry after `Retry-After` seconds.',
     headers: ['Retry-After'],
   },
   413: { name: 'PayloadTooLarge', description: `The request body is larger than ${MAX_BODY_BYTES} bytes.` },
@@ -347,6 +348,7 @@ function errorStatuses(route: Route, docs: OperationDocs): number[] {
   if (docs.path) statuses.add(404) // every operation on one credential looks it up by id
   if (route.hasBody) statuses.add(413).add(415)
   if (route.idempotent) statuses.add(409).add(422)
+  if (route.method === 'PATCH') statuses.add(409) // an update that kept losing races to others
   // api keys and credentials both live in DynamoDB; secrets go through KMS
   if (route.permission !== null || route.credentialActions.length > 0 || route.secretsKey !== 'none') {
     statuses.add(503)
