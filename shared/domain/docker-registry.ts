@@ -126,6 +126,8 @@ export type UpdateDockerRegistryInput = v.InferOutput<typeof UpdateDockerRegistr
 export const CredentialId = v.pipe(
   v.string('must be a string'),
   v.regex(UUID_PATTERN, 'must be a uuid'),
+  // ids are stored lower-case (UUIDv7 as generated); a client may send them in any case
+  v.toLowerCase(),
   // documents what the pattern already enforces, without a second check (and a second issue)
   v.metadata({ format: 'uuid' }),
   v.description('Docker registry credential identifier'),

@@ -34,7 +34,8 @@ const unknownProperty = (issue: v.StrictObjectIssue) => {
   if (issue.expected === 'never') return 'is not a known property'
   return issue.path ? 'is required' : 'must be a JSON object'
 }
-const uuid = v.pipe(v.string('must be a string'), v.regex(UUID_PATTERN, 'must be a uuid'))
+// stored lower-case; the caller may send either case
+const uuid = v.pipe(v.string('must be a string'), v.regex(UUID_PATTERN, 'must be a uuid'), v.toLowerCase())
 
 /** The invocation event: whose credential, which one, and the image it will pull. */
 export const ResolveCredentialInput = v.strictObject(

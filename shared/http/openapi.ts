@@ -284,7 +284,8 @@ const conversion: ConversionConfig = {
   target: 'draft-2020-12',
   errorMode: 'throw',
   // a `check` only narrows what the documented type and length already say (a host's port range)
-  ignoreActions: ['check'],
+  // and `to_lower_case` only normalises an id the pattern already accepts in either case
+  ignoreActions: ['check', 'to_lower_case'],
   overrideAction: ({ valibotAction, jsonSchema }) => {
     if (valibotAction.type !== 'to_number') return undefined
     const { type, pattern, ...annotations } = jsonSchema

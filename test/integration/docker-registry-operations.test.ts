@@ -92,6 +92,15 @@ describe('GET /v3/docker-registries/{id}', () => {
     expect(response.body.data.issues).toEqual([{ path: 'id', message: 'must be a uuid' }])
   })
 
+  it('finds a credential by its id in upper case too', async () => {
+    const created = await createCredential()
+
+    const response = await stack.request('GET', `/docker-registries/${created.id.toUpperCase()}`)
+
+    expect(response.status).toBe(200)
+    expect(response.body.id).toBe(created.id)
+  })
+
   it('answers 404 for an unknown id', async () => {
     const response = await stack.request('GET', `/docker-registries/${UNKNOWN_ID}`)
 
