@@ -12,6 +12,9 @@ import { type RequestIdContext, requestId } from './middleware/request-id.ts'
 import { type InputContext, type RequestSchemas, validateRequest } from './middleware/validate-request.ts'
 import type { Route } from './routes.ts'
 
+/** How long before Lambda's own timeout the chain stops waiting and answers. */
+export const EARLY_TIMEOUT_MS = 500
+
 /** The context an API operation's handler sees. */
 export type ApiContext<Body, Query, Path, Headers = undefined> = Context &
   RequestIdContext &
@@ -46,12 +49,13 @@ export function apiHandler<Body = undefined, Query = undefined, Path = undefined
   ApiContext<Body, Query, Path, Headers>
 > {
   if (route.permission === null) throw new Error(`route ${route.operationId} is not authenticated`)
+  // shortly before Lambda's own timeout, Middy gives up with a TimeoutError, answered as 503
   const chain = middy<
     APIGatewayProxyEvent,
     APIGatewayProxyResult,
     Error,
     ApiContext<Body, Query, Path, Headers>
-  >()
+  >({ timeoutEarlyInMillis: EARLY_TIMEOUT_MS })
     .use(requestId())
     .use(errorResponse({ logger }))
     .use(httpHeaderNormalizer())

@@ -44,6 +44,15 @@ function errorResponse(
   return json(status, body, headers)
 }
 
+// middy gives up shortly before Lambda's timeout: something we waited on was too slow
+function isMiddyTimeout(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    error.name === 'TimeoutError' &&
+    (error.cause as { package?: unknown } | undefined)?.package === '@middy/core'
+  )
+}
+
 // middy's JSON body parser throws HttpErrors: 415 for a non-JSON content type, 422 for a body that
 // does not parse (we answer 400, as the contract does for every malformed input).
 function isMiddyHttpError(error: unknown): error is Error & { statusCode: number } {
@@ -175,14 +184,14 @@ export function mapError(error: unknown, requestId: string): MappedError {
     }
   }
   const support = `If you need assistance, contact support and quote request id ${requestId}.`
-  if (error instanceof DependencyUnavailableError) {
+  if (error instanceof DependencyUnavailableError || isMiddyTimeout(error)) {
     return {
       serverFault: true,
       response: errorResponse(
         503,
         'Service unavailable',
         { code: 'service_unavailable', message: `Please retry shortly. ${support}` },
-        { 'retry-after': String(error.retryAfterSeconds) },
+        { 'retry-after': String(error instanceof DependencyUnavailableError ? error.retryAfterSeconds : 1) },
       ),
     }
   }
