@@ -9,6 +9,7 @@ import {
   LambdaIntegration,
   LogGroupLogDestination,
   MethodLoggingLevel,
+  ResponseType,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway'
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb'
@@ -16,9 +17,9 @@ import { Policy } from 'aws-cdk-lib/aws-iam'
 import type { IKey } from 'aws-cdk-lib/aws-kms'
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { Construct } from 'constructs'
+import { GATEWAY_ERRORS, gatewayErrorTemplate } from '../shared/http/gateway-errors.ts'
 import type { Route } from '../shared/http/routes.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
-import { GATEWAY_ERRORS, gatewayErrorTemplate } from './gateway-responses.ts'
 import { routePolicyStatements, routeUsesSecretsKey, routeUsesTable } from './route-permissions.ts'
 
 /** Where the function folders live: `functions/<functionName>/handler.ts`. */
@@ -99,7 +100,7 @@ export class ApiStack extends Stack {
 
     for (const error of GATEWAY_ERRORS) {
       this.api.addGatewayResponse(error.id, {
-        type: error.type,
+        type: ResponseType.of(error.responseType),
         statusCode: String(error.status),
         // only static values and request parameters map into gateway response headers; the
         // request id is in the body and in API Gateway's own x-amzn-RequestId header

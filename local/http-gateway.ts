@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
+import { GATEWAY_ERROR_BY_TYPE, gatewayErrorBody } from '../shared/http/gateway-errors.ts'
 import type { Route } from '../shared/http/routes.ts'
 
 /** A Lambda proxy handler as the functions export it. */
@@ -36,15 +37,16 @@ function matchPath(template: string, path: string): Record<string, string> | nul
   return Object.keys(parameters).length > 0 ? parameters : null
 }
 
-function gatewayError(
-  response: ServerResponse,
-  status: number,
-  message: string,
-  code: string,
-  requestId: string,
-) {
-  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId })
-  response.end(JSON.stringify({ message, status, data: { code, message } }))
+// answers as the deployed API's gateway responses do (shared/http/gateway-errors.ts)
+function gatewayError(response: ServerResponse, responseType: string, requestId: string) {
+  const error = GATEWAY_ERROR_BY_TYPE.get(responseType)
+  if (!error) throw new Error(`no gateway response for ${responseType}`)
+  response.writeHead(error.status, {
+    'content-type': 'application/json',
+    'x-amzn-requestid': requestId,
+    ...error.headers,
+  })
+  response.end(gatewayErrorBody(error, requestId))
 }
 
 async function readBody(request: IncomingMessage): Promise<Buffer | 'too large'> {
@@ -163,13 +165,11 @@ export async function startHttpGateway({
         const pathParameters = matchPath(route.path, url.pathname)
         return pathParameters === false ? [] : [{ route, pathParameters }]
       })
-      if (candidates.length === 0)
-        return gatewayError(response, 404, 'Not found', 'route_not_found', requestId)
+      // API Gateway answers an unknown path, or a known path with another method, alike
       const match = candidates.find((candidate) => candidate.route.method === request.method)
-      if (!match) return gatewayError(response, 405, 'Method not allowed', 'method_not_allowed', requestId)
+      if (!match) return gatewayError(response, 'MISSING_AUTHENTICATION_TOKEN', requestId)
       const body = await readBody(request)
-      if (body === 'too large')
-        return gatewayError(response, 413, 'Payload too large', 'payload_too_large', requestId)
+      if (body === 'too large') return gatewayError(response, 'REQUEST_TOO_LARGE', requestId)
 
       const handler = await loadHandler(match.route)
       const result = await handler(
@@ -181,12 +181,17 @@ export async function startHttpGateway({
         string[]
       >
       for (const [name, value] of Object.entries(result.headers ?? {})) headers[name] = String(value)
+      // API Gateway names every response with its own request id too
+      headers['x-amzn-requestid'] = requestId
       response.writeHead(result.statusCode, headers)
       response.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body)
-    } catch {
-      // a handler that throws is what API Gateway reports as a 502; nothing of the error is shown.
-      if (!response.headersSent) gatewayError(response, 502, 'Bad gateway', 'bad_gateway', requestId)
-      else response.destroy()
+    } catch (error) {
+      // a path API Gateway cannot decode is a client error; a handler that throws is an integration
+      // failure. nothing of the error is shown, and only its name is logged.
+      if (response.headersSent) return response.destroy()
+      if (error instanceof URIError) return gatewayError(response, 'DEFAULT_4XX', requestId)
+      process.stderr.write(`local gateway: handler failed (${(error as Error)?.name ?? typeof error})\n`)
+      gatewayError(response, 'INTEGRATION_FAILURE', requestId)
     }
   })
   await new Promise<void>((resolve, reject) => {

@@ -2,7 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions'
 import type { CfnRestApi } from 'aws-cdk-lib/aws-apigateway'
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { GATEWAY_ERRORS } from '../../infra/gateway-responses.ts'
+import { GATEWAY_ERRORS } from '../../shared/http/gateway-errors.ts'
 import { type Route, routeList, routes } from '../../shared/http/routes.ts'
 import { type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
 
@@ -201,7 +201,7 @@ describe('ApiStack', () => {
       synthesized.api.hasResourceProperties('AWS::ApiGateway::GatewayResponse', { ResponseType: type })
     })
 
-    it.each(GATEWAY_ERRORS.map((error) => [error.type.responseType, error] as const))(
+    it.each(GATEWAY_ERRORS.map((error) => [error.responseType, error] as const))(
       '%s answers the Sevalla error body with the same status and the request id',
       (type, error) => {
         const matches = Object.values(

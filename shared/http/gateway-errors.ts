@@ -1,10 +1,12 @@
-import { ResponseType } from 'aws-cdk-lib/aws-apigateway'
-
-/** One error API Gateway answers by itself, rewritten into the Sevalla error body. */
+/**
+ * One error API Gateway answers by itself, rewritten into the Sevalla error body. The CDK app
+ * installs these as gateway responses; the local stack's gateway answers with the same ones.
+ */
 export interface GatewayError {
   /** Construct id of the gateway response (a contract: renaming replaces the resource). */
   readonly id: string
-  readonly type: ResponseType
+  /** API Gateway's response type (`THROTTLED`, `DEFAULT_4XX`, ...). */
+  readonly responseType: string
   readonly status: number
   /** Top-level `message` of the body. */
   readonly message: string
@@ -29,7 +31,7 @@ const SUPPORT = 'If you need assistance, contact support and quote request id $c
 export const GATEWAY_ERRORS: readonly GatewayError[] = [
   {
     id: 'Default4xx',
-    type: ResponseType.DEFAULT_4XX,
+    responseType: 'DEFAULT_4XX',
     status: 400,
     message: 'Bad request',
     code: 'bad_request',
@@ -37,7 +39,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   },
   {
     id: 'Default5xx',
-    type: ResponseType.DEFAULT_5XX,
+    responseType: 'DEFAULT_5XX',
     status: 500,
     message: 'Internal Server Error',
     code: 'internal_error',
@@ -47,7 +49,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   // the API does not have (the second when the request carries a non-SigV4 Authorization header).
   {
     id: 'MissingAuthenticationToken',
-    type: ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    responseType: 'MISSING_AUTHENTICATION_TOKEN',
     status: 404,
     message: 'Not found',
     code: 'not_found',
@@ -55,7 +57,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   },
   {
     id: 'InvalidSignature',
-    type: ResponseType.INVALID_SIGNATURE,
+    responseType: 'INVALID_SIGNATURE',
     status: 404,
     message: 'Not found',
     code: 'not_found',
@@ -63,7 +65,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   },
   {
     id: 'ResourceNotFound',
-    type: ResponseType.RESOURCE_NOT_FOUND,
+    responseType: 'RESOURCE_NOT_FOUND',
     status: 404,
     message: 'Not found',
     code: 'not_found',
@@ -71,7 +73,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   },
   {
     id: 'Unauthorized',
-    type: ResponseType.UNAUTHORIZED,
+    responseType: 'UNAUTHORIZED',
     status: 401,
     message: 'Unauthorized',
     code: 'unauthorized',
@@ -80,7 +82,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   },
   {
     id: 'AccessDenied',
-    type: ResponseType.ACCESS_DENIED,
+    responseType: 'ACCESS_DENIED',
     status: 403,
     message: 'Forbidden',
     code: 'forbidden',
@@ -88,7 +90,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   },
   {
     id: 'WafFiltered',
-    type: ResponseType.WAF_FILTERED,
+    responseType: 'WAF_FILTERED',
     status: 403,
     message: 'Forbidden',
     code: 'forbidden',
@@ -96,7 +98,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   },
   {
     id: 'RequestTooLarge',
-    type: ResponseType.REQUEST_TOO_LARGE,
+    responseType: 'REQUEST_TOO_LARGE',
     status: 413,
     message: 'Payload too large',
     code: 'payload_too_large',
@@ -104,7 +106,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   },
   {
     id: 'UnsupportedMediaType',
-    type: ResponseType.UNSUPPORTED_MEDIA_TYPE,
+    responseType: 'UNSUPPORTED_MEDIA_TYPE',
     status: 415,
     message: 'Unsupported media type',
     code: 'unsupported_media_type',
@@ -112,7 +114,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   },
   {
     id: 'Throttled',
-    type: ResponseType.THROTTLED,
+    responseType: 'THROTTLED',
     status: 429,
     message: 'Too many requests',
     code: 'throttled',
@@ -121,7 +123,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   },
   {
     id: 'QuotaExceeded',
-    type: ResponseType.QUOTA_EXCEEDED,
+    responseType: 'QUOTA_EXCEEDED',
     status: 429,
     message: 'Too many requests',
     code: 'throttled',
@@ -131,7 +133,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   // the function failed or returned something API Gateway could not use: our fault.
   {
     id: 'IntegrationFailure',
-    type: ResponseType.INTEGRATION_FAILURE,
+    responseType: 'INTEGRATION_FAILURE',
     status: 500,
     message: 'Internal Server Error',
     code: 'internal_error',
@@ -139,7 +141,7 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   },
   {
     id: 'IntegrationTimeout',
-    type: ResponseType.INTEGRATION_TIMEOUT,
+    responseType: 'INTEGRATION_TIMEOUT',
     status: 503,
     message: 'Service unavailable',
     code: 'service_unavailable',
@@ -163,4 +165,14 @@ export function gatewayErrorTemplate(error: GatewayError): string {
     status: error.status,
     data: { code: error.code, message: detail },
   })
+}
+
+/** The gateway errors by response type. */
+export const GATEWAY_ERROR_BY_TYPE: ReadonlyMap<string, GatewayError> = new Map(
+  GATEWAY_ERRORS.map((error) => [error.responseType, error]),
+)
+
+/** The body API Gateway renders from {@link gatewayErrorTemplate}, for a given request id. */
+export function gatewayErrorBody(error: GatewayError, requestId: string): string {
+  return gatewayErrorTemplate(error).replaceAll('$context.requestId', requestId)
 }
