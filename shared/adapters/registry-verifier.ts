@@ -16,24 +16,7 @@ import { parseRegistryHost, registryApiHost } from '../domain/image-reference.ts
  * rebinding between the check and the connection).
  */
 
-/** The outcome of a verification, coarse enough to show a customer. */
-export type VerificationStatus =
-  | 'ok'
-  | 'auth_denied'
-  | 'not_found'
-  | 'registry_error'
-  | 'timeout'
-  | 'dns'
-  | 'tls'
-  | 'blocked_address'
-  | 'malformed'
-
-/** What a verification found. */
-export interface VerificationResult {
-  status: VerificationStatus
-  /** Safe to show a customer: never the password, a token or an internal error. */
-  message: string
-}
+import type { VerificationResult, VerificationStatus } from '../domain/verify-credential.ts'
 
 /** One resolved address of a host name. */
 export interface ResolvedAddress {
@@ -85,11 +68,6 @@ export interface VerifyRegistryCredentialInput {
   password: string
   /** @default 'https' */
   scheme?: 'https' | 'http'
-}
-
-/** Checks registry credentials. Never throws: every failure is a {@link VerificationResult}. */
-export interface RegistryVerifier {
-  verify(input: VerifyRegistryCredentialInput): Promise<VerificationResult>
 }
 
 const DEFAULT_TIMEOUT_MS = 5_000
@@ -551,10 +529,18 @@ async function lookupAll(hostname: string): Promise<ResolvedAddress[]> {
 }
 
 /**
+ * Checks registry credentials over the Registry HTTP API v2; the domain's `RegistryVerifier`,
+ * plus the choice of scheme. Never throws: every failure is a {@link VerificationResult}.
+ */
+export interface HttpRegistryVerifier {
+  verify(input: VerifyRegistryCredentialInput): Promise<VerificationResult>
+}
+
+/**
  * A verifier with the given connection rules. The defaults suit a deployed stage: https only,
  * no internal addresses, 5 s, 64 KiB.
  */
-export function createRegistryVerifier(options: RegistryVerifierOptions = {}): RegistryVerifier {
+export function createRegistryVerifier(options: RegistryVerifierOptions = {}): HttpRegistryVerifier {
   const allowInsecureHttp = options.allowInsecureHttp ?? false
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES

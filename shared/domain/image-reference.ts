@@ -26,7 +26,8 @@ export class InvalidImageReferenceError extends Error {
 }
 
 /** Docker Hub's canonical name; `index.docker.io` and `registry-1.docker.io` are aliases of it. */
-const DOCKER_HUB_HOST = 'docker.io'
+/** The name images on Docker Hub go by (`nginx` is `docker.io/library/nginx`). */
+export const DOCKER_HUB_HOST = 'docker.io'
 const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io'])
 /** The host that actually serves Docker Hub's registry API. */
 const DOCKER_HUB_API_HOST = 'registry-1.docker.io'

@@ -2,6 +2,7 @@ import * as v from 'valibot'
 import { type RegistryProvider, UUID_PATTERN } from './docker-registry.ts'
 import { DependencyUnavailableError, type InputIssue } from './errors.ts'
 import {
+  DOCKER_HUB_HOST,
   ecrRegion,
   type ImageReference,
   InvalidImageReferenceError,
@@ -26,8 +27,6 @@ export const IMAGE_REFERENCE_MAX_LENGTH = 1024
  * `docker.io` key is not matched by older kubelets: so Docker Hub credentials use this key.
  */
 export const DOCKER_HUB_AUTHS_KEY = 'https://index.docker.io/v1/'
-
-const DOCKER_HUB_HOST = 'docker.io'
 
 // messages are written here, never valibot's defaults, which quote the received value.
 const unknownProperty = (issue: v.StrictObjectIssue) => {
@@ -166,10 +165,6 @@ function invocationPayload(event: unknown): unknown {
   return event
 }
 
-function dotPath(issue: v.BaseIssue<unknown>): string {
-  return (issue.path ?? []).map((segment) => String(segment.key)).join('.')
-}
-
 /**
  * The ids of an invocation, when they are well-formed uuids: what a log line may say about a
  * request without repeating arbitrary input.
@@ -257,7 +252,7 @@ export async function resolveCredential(
 ): Promise<ResolveCredentialResult> {
   const parsed = v.safeParse(ResolveCredentialInput, invocationPayload(event))
   if (!parsed.success) {
-    const issues = parsed.issues.map((issue) => ({ path: dotPath(issue), message: issue.message }))
+    const issues = parsed.issues.map((issue) => ({ path: v.getDotPath(issue) ?? '', message: issue.message }))
     const details = issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message))
     return resolveFailure('invalid_request', `The request is invalid: ${details.join('; ')}`, issues)
   }
