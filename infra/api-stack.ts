@@ -20,7 +20,12 @@ import type { Construct } from 'constructs'
 import { GATEWAY_ERRORS, gatewayErrorTemplate } from '../shared/http/gateway-errors.ts'
 import type { Route } from '../shared/http/routes.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
-import { routePolicyStatements, routeUsesSecretsKey, routeUsesTable } from './route-permissions.ts'
+import {
+  decryptingRoleName,
+  routePolicyStatements,
+  routeUsesSecretsKey,
+  routeUsesTable,
+} from './route-permissions.ts'
 
 /** Where the function folders live: `functions/<functionName>/handler.ts`. */
 const FUNCTIONS_DIR = fileURLToPath(new URL('../functions/', import.meta.url))
@@ -45,6 +50,8 @@ export interface ApiStackProps extends StackProps {
   readonly logLevel: string
   /** `POWERTOOLS_SERVICE_NAME` of every function. */
   readonly serviceName: string
+  /** Prefix of the fixed role names of the functions that may decrypt. */
+  readonly stackNamePrefix: string
   /**
    * Folder holding one sub-folder per function, each with a `handler.ts`.
    * @default the repository's `functions/` folder
@@ -149,6 +156,9 @@ export class ApiStack extends Stack {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       environment,
+      ...(route.secretsKey === 'open'
+        ? { roleName: decryptingRoleName(props.stackNamePrefix, route.functionName) }
+        : {}),
     })
 
     const statements = routePolicyStatements(route, {

@@ -19,7 +19,12 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs'
 import type { Construct } from 'constructs'
 import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
-import { type FunctionDataAccess, routePolicyStatements } from './route-permissions.ts'
+import {
+  decryptingRoleName,
+  type FunctionDataAccess,
+  RESOLVE_FUNCTION_NAME,
+  routePolicyStatements,
+} from './route-permissions.ts'
 
 /** Where the function folders live: `functions/<functionName>/handler.ts`. */
 const FUNCTIONS_DIR = fileURLToPath(new URL('../functions/', import.meta.url))
@@ -60,6 +65,8 @@ export interface InternalStackProps extends StackProps {
   readonly table: ITableV2
   /** The secrets key, from the stateful stack. */
   readonly secretsKey: IKey
+  /** Prefix of the fixed name of the resolve role, which the secrets key names. */
+  readonly stackNamePrefix: string
   /** Name of the custom event bus the change events are published to. */
   readonly eventBusName: string
   /** Retention of every function's log group. */
@@ -194,7 +201,8 @@ export class InternalStack extends Stack {
 
     this.resolver = new RegistryFunction(this, 'ResolveDockerRegistry', {
       ...functionDefaults,
-      entry: join(functionsDir, 'resolve-docker-registry', 'handler.ts'),
+      entry: join(functionsDir, RESOLVE_FUNCTION_NAME, 'handler.ts'),
+      roleName: decryptingRoleName(props.stackNamePrefix, RESOLVE_FUNCTION_NAME),
       description: 'Resolves a stored credential into a registry login (internal, IAM invoke only)',
       // a DynamoDB read, a KMS decrypt, and for ECR a token exchange whose socket timeouts are
       // 3 s to connect and 10 s to answer, with the SDK's retries.

@@ -3,6 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag'
 import { routeList } from '../shared/http/routes.ts'
 import { ApiStack } from './api-stack.ts'
 import { InternalStack } from './internal-stack.ts'
+import { decryptingFunctionNames, decryptingRoleName } from './route-permissions.ts'
 import { type ResolvedStageSettings, stageSettingsFromContext } from './stage-settings.ts'
 import { StatefulStack } from './stateful-stack.ts'
 
@@ -31,6 +32,9 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     description: 'Registry credentials: table and secrets key (retained)',
     tags,
     secretsKeyAlias: settings.secretsKeyAlias,
+    decryptingRoleNames: decryptingFunctionNames(routeList).map((name) =>
+      decryptingRoleName(settings.stackNamePrefix, name),
+    ),
   })
 
   const api = new ApiStack(app, 'Api', {
@@ -46,6 +50,7 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     logRetention: settings.logRetention,
     logLevel: settings.logLevel,
     serviceName: settings.serviceName,
+    stackNamePrefix: settings.stackNamePrefix,
   })
 
   const internal = new InternalStack(app, 'Internal', {
@@ -55,6 +60,7 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     table: stateful.table,
     secretsKey: stateful.secretsKey,
     eventBusName: settings.eventBusName,
+    stackNamePrefix: settings.stackNamePrefix,
     logRetention: settings.logRetention,
     logLevel: settings.logLevel,
     serviceName: settings.serviceName,

@@ -116,3 +116,22 @@ export function routeUsesTable(route: Route): boolean {
 export function routeUsesSecretsKey(route: Route): boolean {
   return route.secretsKey !== 'none'
 }
+
+/** The internal function that resolves credentials for deployments (not a route). */
+export const RESOLVE_FUNCTION_NAME = 'resolve-docker-registry'
+
+/**
+ * The fixed name of the role of a function that may decrypt secrets. Fixed, so that the secrets
+ * key's policy can name exactly these roles without depending on the stacks that create them.
+ */
+export function decryptingRoleName(stackNamePrefix: string, functionName: string): string {
+  return `${stackNamePrefix}-${functionName}`
+}
+
+/** The functions that may decrypt: the routes that open secrets, and the resolve function. */
+export function decryptingFunctionNames(
+  routes: readonly Pick<Route, 'functionName' | 'secretsKey'>[],
+): string[] {
+  const opening = routes.filter((route) => route.secretsKey === 'open').map((route) => route.functionName)
+  return [...opening, RESOLVE_FUNCTION_NAME]
+}

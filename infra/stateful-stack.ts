@@ -1,4 +1,4 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib'
+import { Aws, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib'
 import {
   AttributeType,
   Billing,
@@ -7,6 +7,7 @@ import {
   TableEncryptionV2,
   TableV2,
 } from 'aws-cdk-lib/aws-dynamodb'
+import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms'
 import type { Construct } from 'constructs'
 import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from '../shared/adapters/idempotency-guard.ts'
@@ -15,6 +16,8 @@ import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from '../shared/adapters/idempotency-gua
 export interface StatefulStackProps extends StackProps {
   /** Alias of the secrets key, e.g. `alias/registry-credentials/dev/secrets`. */
   readonly secretsKeyAlias: string
+  /** Names of the only roles the secrets key lets decrypt (resolve, verify). */
+  readonly decryptingRoleNames: readonly string[]
 }
 
 /**
@@ -56,5 +59,23 @@ export class StatefulStack extends Stack {
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     })
+    // defence in depth beneath IAM: even a principal with kms:Decrypt on every key (an
+    // administrator, a broad CI role) cannot open an envelope; only the named roles can.
+    this.secretsKey.addToResourcePolicy(
+      new PolicyStatement({
+        sid: 'OnlyNamedRolesDecrypt',
+        effect: Effect.DENY,
+        principals: [new AnyPrincipal()],
+        actions: ['kms:Decrypt'],
+        resources: ['*'],
+        conditions: {
+          StringNotLike: {
+            'aws:PrincipalArn': props.decryptingRoleNames.map(
+              (name) => `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${name}`,
+            ),
+          },
+        },
+      }),
+    )
   }
 }

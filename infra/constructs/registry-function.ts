@@ -48,6 +48,11 @@ export interface RegistryFunctionProps {
    * @default - none
    */
   readonly description?: string
+  /**
+   * A fixed name for the execution role, for roles a key policy must name.
+   * @default a name CloudFormation generates
+   */
+  readonly roleName?: string
 }
 
 /**
@@ -77,6 +82,7 @@ export class RegistryFunction extends Construct {
     // an explicit role instead of AWSLambdaBasicExecutionRole, whose logs:* on every log group
     // would let a compromised function write into (or create) any log group of the account.
     this.role = new Role(this, 'Role', {
+      ...(props.roleName === undefined ? {} : { roleName: props.roleName }),
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `Execution role of ${this.node.path}`,
     })

@@ -181,6 +181,30 @@ describe('least privilege across the app', () => {
   })
 })
 
+describe('the secrets key policy', () => {
+  it('names exactly the roles that decrypt, and those roles carry the names it names', () => {
+    // Arrange
+    const { stacks, stateful } = synthesizeTestApp()
+    const prefix = stacks.settings.stackNamePrefix
+    const verify = stacks.api.functions.get(routes.verifyDockerRegistry.functionName)
+    const roleName = (role: unknown) =>
+      (role as { node: { defaultChild: CfnRole } }).node.defaultChild.roleName
+
+    // Act
+    const [key] = Object.values(stateful.findResources('AWS::KMS::Key'))
+    const deny = (key?.Properties.KeyPolicy.Statement as Record<string, any>[]).find(
+      (statement) => statement.Effect === 'Deny',
+    )
+
+    // Assert
+    expect(roleName(verify?.role)).toBe(`${prefix}-verify-docker-registry`)
+    expect(roleName(stacks.internal.resolver.role)).toBe(`${prefix}-resolve-docker-registry`)
+    const allowed = JSON.stringify(deny?.Condition.StringNotLike['aws:PrincipalArn'])
+    expect(allowed).toContain(`:role/${prefix}-verify-docker-registry`)
+    expect(allowed).toContain(`:role/${prefix}-resolve-docker-registry`)
+  })
+})
+
 describe('routePolicyStatements', () => {
   it('lets a route that opens secrets only decrypt, only for the registry-secret context', () => {
     // Arrange

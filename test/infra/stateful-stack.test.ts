@@ -10,6 +10,7 @@ describe('StatefulStack', () => {
     const app = new App({ builtinCloudFormationValidation: false })
     const stack = new StatefulStack(app, 'Stateful', {
       secretsKeyAlias: 'alias/registry-credentials/test/secrets',
+      decryptingRoleNames: ['test-verify-docker-registry', 'test-resolve-docker-registry'],
     })
     template = Template.fromStack(stack)
   })
@@ -54,6 +55,19 @@ describe('StatefulStack', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
       TimeToLiveSpecification: { AttributeName: 'expiration', Enabled: true },
     })
+  })
+
+  it('lets no principal but the named roles decrypt with the secrets key', () => {
+    const [key] = Object.values(template.findResources('AWS::KMS::Key'))
+    const statements = key?.Properties.KeyPolicy.Statement as Record<string, any>[]
+    const deny = statements.filter((statement) => statement.Effect === 'Deny')
+
+    expect(deny).toHaveLength(1)
+    expect(deny[0]).toMatchObject({ Action: 'kms:Decrypt', Principal: { AWS: '*' }, Resource: '*' })
+    const allowed = JSON.stringify(deny[0]?.Condition.StringNotLike['aws:PrincipalArn'])
+    expect(allowed).toContain(':role/test-verify-docker-registry')
+    expect(allowed).toContain(':role/test-resolve-docker-registry')
+    expect(deny[0]?.Condition.StringNotLike['aws:PrincipalArn']).toHaveLength(2)
   })
 
   it('encrypts the table with the AWS managed key, never with the secrets key', () => {
