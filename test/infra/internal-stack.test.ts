@@ -6,17 +6,15 @@ import type { IConstruct } from 'constructs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { RegistryFunction } from '../../infra/constructs/registry-function.ts'
 import { buildTestApp, type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
-import { type Grant, importedValue, roleGrants, sortGrants } from './role-grants.ts'
-
-const COMPANIES_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['COMPANY#*'] } }
-const SECRETS_ONLY = { StringEquals: { 'kms:EncryptionContext:purpose': 'docker-registry-secret' } }
-
-const BASELINE: Grant[] = [
-  { action: 'logs:CreateLogStream', resource: 'own log group' },
-  { action: 'logs:PutLogEvents', resource: 'own log group' },
-  { action: 'xray:PutTelemetryRecords', resource: '*' },
-  { action: 'xray:PutTraceSegments', resource: '*' },
-]
+import {
+  BASELINE,
+  COMPANIES_ONLY,
+  type Grant,
+  importedValue,
+  roleGrants,
+  SECRETS_ONLY,
+  sortGrants,
+} from './role-grants.ts'
 
 type Properties = Record<string, unknown>
 

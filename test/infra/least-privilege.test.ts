@@ -4,26 +4,19 @@ import { routePolicyStatements } from '../../infra/route-permissions.ts'
 import { type Route, routeList, routes } from '../../shared/http/routes.ts'
 import { type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
 import {
+  API_KEYS_ONLY,
   actionAllows,
+  BASELINE,
+  COMPANIES_ONLY,
   type Grant,
+  IDEMPOTENCY_ONLY,
   list,
   roleGrants,
   roleIds,
   roleStatements,
+  SECRETS_ONLY,
   sortGrants,
 } from './role-grants.ts'
-
-const API_KEYS_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['API_KEY#*'] } }
-const COMPANIES_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['COMPANY#*'] } }
-const IDEMPOTENCY_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['IDEMPOTENCY'] } }
-const SECRETS_ONLY = { StringEquals: { 'kms:EncryptionContext:purpose': 'docker-registry-secret' } }
-
-const BASELINE: Grant[] = [
-  { action: 'logs:CreateLogStream', resource: 'own log group' },
-  { action: 'logs:PutLogEvents', resource: 'own log group' },
-  { action: 'xray:PutTelemetryRecords', resource: '*' },
-  { action: 'xray:PutTraceSegments', resource: '*' },
-]
 
 // what each route's role may do, written out by hand from the design (not derived from the code
 // under test): authenticated routes read API keys, each touches only what it needs.

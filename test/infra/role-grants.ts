@@ -100,3 +100,17 @@ export function importedValue(exporter: Template, value: unknown): unknown {
   >
   return Object.values(outputs).find((output) => output.Export?.Name === name)?.Value
 }
+
+/** The conditions the design expects, written out by hand (not read from the code under test). */
+export const API_KEYS_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['API_KEY#*'] } }
+export const COMPANIES_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['COMPANY#*'] } }
+export const IDEMPOTENCY_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['IDEMPOTENCY'] } }
+export const SECRETS_ONLY = { StringEquals: { 'kms:EncryptionContext:purpose': 'docker-registry-secret' } }
+
+/** What every function role may do: write its own logs, send traces. */
+export const BASELINE: Grant[] = [
+  { action: 'logs:CreateLogStream', resource: 'own log group' },
+  { action: 'logs:PutLogEvents', resource: 'own log group' },
+  { action: 'xray:PutTelemetryRecords', resource: '*' },
+  { action: 'xray:PutTraceSegments', resource: '*' },
+]
