@@ -185,7 +185,7 @@ describe('the secrets key policy', () => {
 
     // Act
     const [key] = Object.values(stateful.findResources('AWS::KMS::Key'))
-    const deny = (key?.Properties.KeyPolicy.Statement as Record<string, any>[]).find(
+    const deny = ((key?.Properties.KeyPolicy.Statement ?? []) as Record<string, any>[]).find(
       (statement) => statement.Effect === 'Deny',
     )
 
