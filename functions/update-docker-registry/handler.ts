@@ -23,10 +23,5 @@ export const handler = apiHandler(routes.updateDockerRegistry, {
   },
   keys: apiKeys,
 }).handler(async (_event, { caller, input }) =>
-  json(
-    200,
-    await updateDockerRegistry(ports, caller.companyId, input.path.id, input.body, {
-      ...(input.query.registry_host === undefined ? {} : { registryHost: input.query.registry_host }),
-    }),
-  ),
+  json(200, await updateDockerRegistry(ports, caller.companyId, input.path.id, input.body)),
 )

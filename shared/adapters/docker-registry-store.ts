@@ -226,17 +226,11 @@ export function createDynamoCredentialStore({
         name: changes.name,
         registry: changes.registry,
         username: changes.username,
-        registry_host: changes.registryHost,
         secret_envelope: changes.secret && toEnvelopeAttribute(changes.secret),
       }
-      const removals: string[] = []
       for (const [field, value] of Object.entries(fields)) {
         if (value === undefined) continue
         names[`#${field}`] = field
-        if (value === null) {
-          removals.push(`#${field}`)
-          continue
-        }
         values[`:${field}`] = value
         assignments.push(`#${field} = :${field}`)
       }
@@ -245,7 +239,7 @@ export function createDynamoCredentialStore({
           new UpdateCommand({
             TableName: tableName,
             Key: key(companyId, id),
-            UpdateExpression: `SET ${assignments.join(', ')}${removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''}`,
+            UpdateExpression: `SET ${assignments.join(', ')}`,
             // optimistic concurrency: only over the version that was read
             ConditionExpression: 'attribute_exists(pk) AND updated_at = :expected_updated_at',
             ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,

@@ -44,7 +44,7 @@ export interface CreateDockerRegistryPorts {
   newId: IdGenerator
 }
 
-/** Options of the operations that take a secret: the registry host to pin it to. */
+/** Options of create: the registry host to pin the credential to. */
 export interface SecretOptions {
   /** `registry_host` (extension): the one host this service will ever present the secret to. */
   registryHost?: string
@@ -119,32 +119,28 @@ export interface UpdateDockerRegistryPorts {
 /** How often an update re-reads and retries when another write got in between. */
 const UPDATE_ATTEMPTS = 3
 
-// the fields of `input` that differ from `current`, and the pin that follows from them. A secret
-// belongs to its registry: moving a credential to another registry, or pinning it to another
-// host, needs a new secret in the same request (threat: a write key turning someone's GitHub token
-// into a `custom` credential aimed at a server of its own). Moving without a new pin unpins.
-function plainChanges(
-  current: CredentialSummary,
-  input: UpdateDockerRegistryInput,
-  options: SecretOptions,
-): CredentialChanges {
+// the fields of `input` that differ from `current`. A secret belongs to its registry: moving a
+// credential to another registry needs a new secret in the same request, and a credential pinned
+// to a registry host never moves (threat: a write key turning someone's GitHub token into a
+// `custom` credential aimed at a server of its own). Pins are set at creation only, so no update
+// can aim a later rotation of the secret somewhere else either.
+function plainChanges(current: CredentialSummary, input: UpdateDockerRegistryInput): CredentialChanges {
   const changes: CredentialChanges = {}
   if (input.name !== undefined && input.name !== current.name) changes.name = input.name
   if (input.registry !== undefined && input.registry !== current.registry) changes.registry = input.registry
   if (input.username !== undefined && input.username !== current.username) changes.username = input.username
-  if ((changes.registry !== undefined || options.registryHost !== undefined) && input.secret === undefined) {
+  if (changes.registry !== undefined && current.registryHost !== undefined) {
     throw new InvalidInputError([
       {
-        path: 'secret',
-        message: 'is required with a new registry or registry_host: a secret belongs to its registry',
+        path: 'registry',
+        message: `cannot change: the credential is pinned to ${current.registryHost}; create a new credential instead`,
       },
     ])
   }
-  if (options.registryHost !== undefined) {
-    const pinned = pinnableHost(changes.registry ?? current.registry, options.registryHost)
-    if (pinned !== current.registryHost) changes.registryHost = pinned
-  } else if (changes.registry !== undefined && current.registryHost !== undefined) {
-    changes.registryHost = null
+  if (changes.registry !== undefined && input.secret === undefined) {
+    throw new InvalidInputError([
+      { path: 'secret', message: 'is required with a new registry: a secret belongs to its registry' },
+    ])
   }
   return changes
 }
@@ -164,13 +160,12 @@ export async function updateDockerRegistry(
   companyId: string,
   id: string,
   input: UpdateDockerRegistryInput,
-  options: SecretOptions = {},
 ): Promise<DockerRegistry> {
   let secret: SealedSecret | undefined
   for (let attempt = 1; ; attempt += 1) {
     const current = await ports.store.find(companyId, id)
     if (!current) throw new CredentialNotFoundError()
-    const changes = plainChanges(current, input, options)
+    const changes = plainChanges(current, input)
     if (input.secret !== undefined) {
       secret ??= await ports.sealer.seal(input.secret, { companyId, credentialId: id })
       changes.secret = secret

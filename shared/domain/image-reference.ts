@@ -73,7 +73,7 @@ export function parseRegistryHost(host: string): RegistryHostParts | undefined {
 }
 
 /** Lower-cases a host and folds Docker Hub's aliases into `docker.io`. */
-function normaliseHost(host: string): string {
+export function normaliseHost(host: string): string {
   const lower = host.toLowerCase()
   return DOCKER_HUB_ALIASES.has(lower) ? DOCKER_HUB_HOST : lower
 }

@@ -47,8 +47,6 @@ export interface CredentialChanges {
   registry?: RegistryProvider
   username?: string
   secret?: SealedSecret
-  /** A new pinned host, or `null` to unpin. */
-  registryHost?: string | null
 }
 
 /** A credential without its envelope: what reads that never decrypt need. */

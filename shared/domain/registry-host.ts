@@ -1,7 +1,12 @@
 import * as v from 'valibot'
 import type { RegistryProvider } from './docker-registry.ts'
 import { InvalidInputError } from './errors.ts'
-import { defaultRegistryHost, isHostAllowedForProvider, parseRegistryHost } from './image-reference.ts'
+import {
+  defaultRegistryHost,
+  isHostAllowedForProvider,
+  normaliseHost,
+  parseRegistryHost,
+} from './image-reference.ts'
 
 /**
  * A `registry_host` query parameter: `host[:port]`. The extension that pins a credential to the
@@ -23,12 +28,12 @@ export function pinnableHost(provider: RegistryProvider, requested: string): str
       { path: 'registry_host', message: `is not a registry host of a ${provider} credential` },
     ])
   }
-  return requested.toLowerCase()
+  return normaliseHost(requested)
 }
 
 /**
  * The one host a stored credential's secret may be presented to by this service: the host pinned
- * when the secret was given, else the provider's own. Never a host named at the time of use:
+ * when the credential was created (pins never change), else the provider's own. Never a host named at the time of use:
  * otherwise anyone with a write key could have the service hand a stored secret to a server of
  * theirs. `custom` and `ecr` credentials without a pinned host have none.
  */

@@ -56,11 +56,9 @@ const unknownParameter = (issue: v.StrictObjectIssue) =>
  */
 export const VerifyDockerRegistryQuery = v.strictObject({}, unknownParameter)
 
-/** Query of `PATCH /v3/docker-registries/{id}`: `registry_host` pins a new secret to its host. */
-export const UpdateDockerRegistryQuery = v.strictObject(
-  { registry_host: v.optional(RegistryHostParameter) },
-  unknownParameter,
-)
+/** Query of `PATCH /v3/docker-registries/{id}`: none (pins are set at creation only). */
+export const UpdateDockerRegistryQuery = v.strictObject({}, unknownParameter)
+
 /** A validated update query. */
 export type UpdateDockerRegistryQuery = v.InferOutput<typeof UpdateDockerRegistryQuery>
 
@@ -117,7 +115,7 @@ export function verificationHost(provider: RegistryProvider, pinned: string | un
     throw new InvalidInputError([
       {
         path: 'registry_host',
-        message: `is required for ${provider} credentials: pin one with ?registry_host= when creating the credential, or with a new secret on PATCH`,
+        message: `is required for ${provider} credentials: pin one with ?registry_host= when creating the credential`,
       },
     ])
   }

@@ -199,7 +199,7 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   'idempotency-key':
     'Extension: a key of your choosing (e.g. a UUID) that makes retries safe: for 24 hours, a retry with the same key and the same name, registry and username gets the first answer again instead of creating a second credential',
   registry_host:
-    "Extension: the registry host (`host[:port]`) to check against; required for `ecr` and `custom` credentials, else the provider's own host",
+    "Extension: pins the credential, for good, to the registry host (`host[:port]`) its secret belongs to, which must be one of the provider's; the service then presents the secret to that host only (verification) and resolves it only for images on it. Needed to verify `ecr` and `custom` credentials; a pinned credential never moves to another registry",
 }
 
 /** Every error status the API answers, with the reusable response that documents it. */

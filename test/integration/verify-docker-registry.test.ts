@@ -123,16 +123,20 @@ describe('POST /v3/docker-registries/{id}/verify against a real registry', () =>
     expect(response.body.data.issues[0].path).toBe('registry_host')
   })
 
-  it('verifies against a host pinned later, with a new secret', async () => {
-    const { id } = await createCredential(customCredential('an-old-password'))
+  it("keeps a credential's pin through a rotation: another write key cannot re-aim it", async () => {
+    const { id } = await createCredential(customCredential('the-first-password'), { pin: registry.host })
 
-    const patched = await stack.request('PATCH', `/docker-registries/${id}?registry_host=${registry.host}`, {
+    const repin = await stack.request('PATCH', `/docker-registries/${id}?registry_host=attacker.example`, {
+      body: { secret: 'junk-secret' },
+    })
+    const rotated = await stack.request('PATCH', `/docker-registries/${id}`, {
       body: { secret: TEST_REGISTRY_PASSWORD },
     })
     const response = await verify(id)
 
-    expect(patched.status).toBe(200)
-    expect(response.body.result).toBe('ok')
+    expect(repin.status).toBe(400)
+    expect(rotated.status).toBe(200)
+    expect(response.body).toMatchObject({ registry_host: registry.host, result: 'ok' })
   })
 
   it("answers 404 for another company's credential", async () => {

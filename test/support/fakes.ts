@@ -52,16 +52,13 @@ export class InMemoryCredentialStore implements CredentialStore {
     const item = this.items.get(this.key(companyId, id))
     if (!item) return undefined
     if (item.updatedAt !== expectedUpdatedAt) throw new ConcurrentUpdateError()
-    const { registryHost, ...fields } = changes
     Object.assign(
       item,
-      Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined)),
+      Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)),
       {
         updatedAt,
       },
     )
-    if (registryHost === null) delete item.registryHost
-    else if (registryHost !== undefined) item.registryHost = registryHost
     return this.find(companyId, id)
   }
 

@@ -183,15 +183,7 @@ describe('updateDockerRegistry', () => {
     ).rejects.toBeInstanceOf(InvalidInputError)
   })
 
-  it('refuses a new pinned host without a new secret', async () => {
-    const created = await createDockerRegistry(ports, companyId, { ...input, registry: 'custom' })
-
-    await expect(
-      updateDockerRegistry(ports, companyId, created.id, {}, { registryHost: 'evil.example' }),
-    ).rejects.toBeInstanceOf(InvalidInputError)
-  })
-
-  it('unpins a credential that moves to another registry', async () => {
+  it('never moves a pinned credential to another registry, not even with a new secret', async () => {
     const created = await createDockerRegistry(
       ports,
       companyId,
@@ -199,9 +191,29 @@ describe('updateDockerRegistry', () => {
       { registryHost: 'registry.example.com' },
     )
 
-    await updateDockerRegistry(ports, companyId, created.id, { registry: 'github', secret: 'ghp_something' })
+    await expect(
+      updateDockerRegistry(ports, companyId, created.id, { registry: 'github', secret: 'ghp_something' }),
+    ).rejects.toBeInstanceOf(InvalidInputError)
+    expect(store.items.get(`${companyId}/${created.id}`)?.registryHost).toBe('registry.example.com')
+  })
 
-    expect(store.items.get(`${companyId}/${created.id}`)?.registryHost).toBeUndefined()
+  it('keeps the pin when the secret is rotated', async () => {
+    const created = await createDockerRegistry(
+      ports,
+      companyId,
+      { ...input, registry: 'custom' },
+      { registryHost: 'Registry.Example.com' },
+    )
+
+    await updateDockerRegistry(ports, companyId, created.id, { secret: 'rotated-secret' })
+
+    expect(store.items.get(`${companyId}/${created.id}`)?.registryHost).toBe('registry.example.com')
+  })
+
+  it('pins Docker Hub aliases as docker.io', async () => {
+    const created = await createDockerRegistry(ports, companyId, input, { registryHost: 'index.docker.io' })
+
+    expect(store.items.get(`${companyId}/${created.id}`)?.registryHost).toBe('docker.io')
   })
 
   it('re-reads and retries when another update got in between, sealing the secret once', async () => {

@@ -22,7 +22,6 @@ const ERROR_BODY_EXTENSIONS = ['data.issues', 'data.result']
 /** Optional query parameters ours adds to a reference operation (the `?verify=true` extension). */
 const EXTRA_OPTIONAL_PARAMETERS: Record<string, string[]> = {
   'POST /docker-registries': ['query:verify', 'query:registry_host', 'header:idempotency-key'],
-  'PATCH /docker-registries/{id}': ['query:registry_host'],
 }
 
 type Json = Record<string, any>
