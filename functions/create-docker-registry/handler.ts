@@ -2,7 +2,7 @@ import { v7 as uuidv7 } from 'uuid'
 import { CreateDockerRegistryHeaders, handleCreateRequest } from '../../shared/domain/create-request.ts'
 import { CreateDockerRegistryInput } from '../../shared/domain/docker-registry.ts'
 import { CreateDockerRegistryQuery } from '../../shared/domain/verify-credential.ts'
-import { apiHandler } from '../../shared/http/api-handler.ts'
+import { apiHandler, EARLY_TIMEOUT_MS } from '../../shared/http/api-handler.ts'
 import { json } from '../../shared/http/responses.ts'
 import { routes } from '../../shared/http/routes.ts'
 import { apiKeys } from '../../shared/runtime/api-keys.ts'
@@ -28,15 +28,12 @@ export const handler = apiHandler(routes.createDockerRegistry, {
     headers: CreateDockerRegistryHeaders,
   },
   keys: apiKeys,
-}).handler(async (_event, { caller, input }) =>
+}).handler(async (_event, context) =>
   json(
     201,
-    await handleCreateRequest(
-      ports,
-      caller.companyId,
-      input.body,
-      input.query,
-      input.headers['idempotency-key'],
-    ),
+    await handleCreateRequest(ports, context.caller.companyId, context.input.body, context.input.query, {
+      key: context.input.headers['idempotency-key'],
+      remainingMs: () => context.getRemainingTimeInMillis() - EARLY_TIMEOUT_MS,
+    }),
   ),
 )

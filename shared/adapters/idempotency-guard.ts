@@ -7,13 +7,10 @@ import {
 } from '@aws-lambda-powertools/idempotency'
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb'
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import {
-  DependencyUnavailableError,
-  IdempotencyKeyReusedError,
-  IdempotentRequestInProgressError,
-} from '../domain/errors.ts'
+import type { Context } from 'aws-lambda'
+import { IdempotencyKeyReusedError, IdempotentRequestInProgressError } from '../domain/errors.ts'
 import type { IdempotencyGuard, IdempotentRequest } from '../domain/ports.ts'
-import { RETRY_AFTER_SECONDS } from './aws-errors.ts'
+import { translateAwsError } from './aws-errors.ts'
 
 /** Partition of the idempotency records in the single table; never a company's partition. */
 export const IDEMPOTENCY_PARTITION_KEY = 'IDEMPOTENCY'
@@ -28,6 +25,8 @@ export const IDEMPOTENCY_EXPIRY_ATTRIBUTE = 'expiration'
 export interface IdempotencyGuardOptions {
   client: DynamoDBClient
   tableName: string
+  /** Names the operation in the records' keys (`<keyPrefix>#<hash>`). */
+  keyPrefix: string
   ttlSeconds?: number
 }
 
@@ -39,6 +38,7 @@ export interface IdempotencyGuardOptions {
 export function createIdempotencyGuard({
   client,
   tableName,
+  keyPrefix,
   ttlSeconds = IDEMPOTENCY_TTL_SECONDS,
 }: IdempotencyGuardOptions): IdempotencyGuard {
   const persistenceStore = new DynamoDBPersistenceLayer({
@@ -53,23 +53,32 @@ export function createIdempotencyGuard({
     // scoped to the company: two companies may pick the same key
     eventKeyJmesPath: '[companyId, key]',
     payloadValidationJmesPath: 'fingerprint',
+    hashFunction: 'sha256',
     expiresAfterSeconds: ttlSeconds,
     throwOnNoIdempotencyKey: true,
   })
   const run = makeIdempotent(
     async (_request: IdempotentRequest, operation: () => Promise<unknown>) => operation(),
-    { persistenceStore, config },
+    { persistenceStore, config, keyPrefix },
   )
   return {
-    async once<T>(request: IdempotentRequest, operation: () => Promise<T>): Promise<T> {
+    async once<T>(
+      request: IdempotentRequest,
+      operation: () => Promise<T>,
+      remainingMs: () => number,
+    ): Promise<T> {
+      // one invocation at a time per Lambda container, so the shared config can carry this one's
+      // deadline: Powertools records it as the in-progress expiry of the key
+      config.registerLambdaContext({ getRemainingTimeInMillis: remainingMs } as Context)
       try {
         return (await run(request, operation)) as T
       } catch (error) {
         if (error instanceof IdempotencyValidationError) throw new IdempotencyKeyReusedError()
         if (error instanceof IdempotencyAlreadyInProgressError) throw new IdempotentRequestInProgressError()
-        if (error instanceof IdempotencyPersistenceLayerError) {
-          throw new DependencyUnavailableError('DynamoDB', RETRY_AFTER_SECONDS, { cause: error })
-        }
+        // a failed read or write of the record: throttling and outages are worth a retry,
+        // anything else (a misconfigured grant) is our fault
+        if (error instanceof IdempotencyPersistenceLayerError)
+          return translateAwsError('DynamoDB')(error.cause)
         throw error
       }
     },

@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import type { CreateDockerRegistryInput, DockerRegistry } from './docker-registry.ts'
 import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
+import { normaliseHost } from './image-reference.ts'
 import type { IdempotencyGuard } from './ports.ts'
 import {
   type CreateDockerRegistryQuery,
@@ -33,7 +34,7 @@ export async function handleCreateRequest(
   companyId: string,
   input: CreateDockerRegistryInput,
   query: CreateDockerRegistryQuery,
-  idempotencyKey: string | undefined,
+  idempotency: { key: string | undefined; remainingMs: () => number },
 ): Promise<DockerRegistry> {
   const create = () =>
     query.verify === 'true'
@@ -41,13 +42,17 @@ export async function handleCreateRequest(
       : createDockerRegistry(ports, companyId, input, {
           ...(query.registry_host === undefined ? {} : { registryHost: query.registry_host }),
         })
-  if (idempotencyKey === undefined) return create()
+  if (idempotency.key === undefined) return create()
   const fingerprint = {
     name: input.name,
     registry: input.registry,
     username: input.username,
     verify: query.verify,
-    registry_host: query.registry_host ?? null,
+    registry_host: query.registry_host === undefined ? null : normaliseHost(query.registry_host),
   }
-  return ports.idempotency.once({ companyId, key: idempotencyKey, fingerprint }, create)
+  return ports.idempotency.once(
+    { companyId, key: idempotency.key, fingerprint },
+    create,
+    idempotency.remainingMs,
+  )
 }

@@ -102,5 +102,9 @@ export interface IdempotentRequest {
  * first is still running with `IdempotentRequestInProgressError`. A failed run is forgotten.
  */
 export interface IdempotencyGuard {
-  once<T>(request: IdempotentRequest, operation: () => Promise<T>): Promise<T>
+  /**
+   * @param remainingMs how long this invocation may still run: a run that dies before then (a
+   *   timeout, a crash) stops blocking its key once that time has passed, not after the whole TTL
+   */
+  once<T>(request: IdempotentRequest, operation: () => Promise<T>, remainingMs: () => number): Promise<T>
 }

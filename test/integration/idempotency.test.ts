@@ -47,6 +47,28 @@ describe('POST /v3/docker-registries with Idempotency-Key', () => {
     expect(await storedIds()).toEqual(before)
   })
 
+  it('refuses the same key with a different pin with 422', async () => {
+    const key = crypto.randomUUID()
+    const first = await stack.request('POST', '/docker-registries?registry_host=docker.io', {
+      body: validCreateBody,
+      headers: { 'idempotency-key': key },
+    })
+
+    const repinned = await stack.request('POST', '/docker-registries?registry_host=index.docker.io', {
+      body: validCreateBody,
+      headers: { 'idempotency-key': key },
+    })
+    const otherPin = await stack.request('POST', '/docker-registries', {
+      body: validCreateBody,
+      headers: { 'idempotency-key': key },
+    })
+
+    expect(first.status).toBe(201)
+    // index.docker.io is docker.io: the same request
+    expect(repinned.body).toEqual(first.body)
+    expect(otherPin.status).toBe(422)
+  })
+
   it("keeps companies' keys apart", async () => {
     const key = crypto.randomUUID()
     const otherCompany = await stack.mintKey(newCompanyId())

@@ -556,15 +556,15 @@ describe('createRegistryVerifier registry answers', () => {
     expect(result.status).toBe('registry_error')
   })
 
-  it('reports timeout when the registry never answers, within the deadline', async () => {
+  // the server never answers: only the verifier's own deadline can end this (no wall-clock bound
+  // is asserted, the machines are shared; a verifier without a deadline hangs past the test timeout)
+  it('reports timeout when the registry never answers', async () => {
     const silent = await start(() => {})
     const verifier = createRegistryVerifier({ ...LOCAL, timeoutMs: 300 })
-    const started = Date.now()
 
     const result = await verifier.verify({ registryHost: silent.host, scheme: 'http', ...credentials })
 
     expect(result.status).toBe('timeout')
-    expect(Date.now() - started).toBeLessThan(2_000)
   })
 
   it('reports timeout when the body stalls after the headers', async () => {

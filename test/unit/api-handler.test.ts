@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { type ApiKeyRecord, generateApiKey } from '../../shared/domain/api-key.ts'
 import { apiHandler } from '../../shared/http/api-handler.ts'
 import { json } from '../../shared/http/responses.ts'
@@ -49,8 +49,20 @@ describe('apiHandler', () => {
       logger: quietLogger,
     }).handler(() => new Promise(() => undefined))
 
-    const response = await handler(event(), lambdaContext(700))
+    // fake timers: the deadline arithmetic is checked without depending on how busy the machine is
+    vi.useFakeTimers()
+    let settled = false
+    const answer = handler(event(), lambdaContext(2_000)).finally(() => {
+      settled = true
+    })
+    await vi.advanceTimersByTimeAsync(1_499)
+    const beforeTheEarlyTimeout = settled
+    await vi.advanceTimersByTimeAsync(1)
+    const response = await answer
+    vi.useRealTimers()
 
+    // answered half a second before the deadline, leaving API Gateway time to relay it
+    expect(beforeTheEarlyTimeout).toBe(false)
     expect(response.statusCode).toBe(503)
     expect(response.headers?.['retry-after']).toBe('1')
     expect(response.headers?.['x-request-id']).toBe('req-1')

@@ -1,0 +1,162 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ensureTable, type LocalDynamoDb, startDynamoDb } from '../../local/dynamodb.ts'
+import { createDynamoCredentialStore } from '../../shared/adapters/docker-registry-store.ts'
+import { createIdempotencyGuard } from '../../shared/adapters/idempotency-guard.ts'
+import { ConcurrentUpdateError, IdempotentRequestInProgressError } from '../../shared/domain/errors.ts'
+import type { StoredCredential } from '../../shared/domain/ports.ts'
+
+let dynamo: LocalDynamoDb
+let client: DynamoDBClient
+const tableName = 'stores-test'
+
+beforeAll(async () => {
+  dynamo = await startDynamoDb()
+  client = new DynamoDBClient({
+    endpoint: dynamo.endpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  })
+  await ensureTable(client, tableName)
+})
+
+afterAll(async () => {
+  client?.destroy()
+  await dynamo?.close()
+})
+
+const documents = () =>
+  DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } })
+
+function credential(id: string): StoredCredential {
+  return {
+    companyId: '11111111-1111-4111-8111-111111111111',
+    id,
+    name: 'n',
+    registry: 'dockerHub',
+    username: 'u',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    secret: {
+      version: 1,
+      keyId: 'arn:aws:kms:us-east-1:000000000000:key/k',
+      encryptedKey: new Uint8Array([1]),
+      iv: new Uint8Array(12),
+      tag: new Uint8Array(16),
+      ciphertext: new Uint8Array([2]),
+    },
+  }
+}
+
+describe('the DynamoDB credential store update', () => {
+  it('writes over the version it was given', async () => {
+    const store = createDynamoCredentialStore({ client: documents(), tableName })
+    const stored = credential('0195f1f6-8f5e-7000-8000-000000000001')
+    await store.create(stored)
+
+    const updated = await store.update(
+      stored.companyId,
+      stored.id,
+      { name: 'new' },
+      {
+        updatedAt: '2026-01-01T00:00:01.000Z',
+        expectedUpdatedAt: stored.updatedAt,
+      },
+    )
+
+    expect(updated).toMatchObject({ name: 'new', updatedAt: '2026-01-01T00:00:01.000Z' })
+  })
+
+  it('refuses to write over a version that changed since it was read', async () => {
+    const store = createDynamoCredentialStore({ client: documents(), tableName })
+    const stored = credential('0195f1f6-8f5e-7000-8000-000000000002')
+    await store.create(stored)
+    await store.update(
+      stored.companyId,
+      stored.id,
+      { name: 'theirs' },
+      {
+        updatedAt: '2026-01-01T00:00:01.000Z',
+        expectedUpdatedAt: stored.updatedAt,
+      },
+    )
+
+    await expect(
+      store.update(
+        stored.companyId,
+        stored.id,
+        { username: 'ours' },
+        {
+          updatedAt: '2026-01-01T00:00:02.000Z',
+          expectedUpdatedAt: stored.updatedAt,
+        },
+      ),
+    ).rejects.toBeInstanceOf(ConcurrentUpdateError)
+    expect(await store.find(stored.companyId, stored.id)).toMatchObject({ name: 'theirs', username: 'u' })
+  })
+
+  it('answers undefined for a credential deleted since it was read', async () => {
+    const store = createDynamoCredentialStore({ client: documents(), tableName })
+    const stored = credential('0195f1f6-8f5e-7000-8000-000000000003')
+    await store.create(stored)
+    await store.delete(stored.companyId, stored.id)
+
+    await expect(
+      store.update(
+        stored.companyId,
+        stored.id,
+        { name: 'x' },
+        {
+          updatedAt: '2026-01-01T00:00:01.000Z',
+          expectedUpdatedAt: stored.updatedAt,
+        },
+      ),
+    ).resolves.toBeUndefined()
+  })
+})
+
+describe('the idempotency guard', () => {
+  const request = (key: string) => ({ companyId: 'c', key, fingerprint: { name: 'n' } })
+
+  it('refuses a retry while the first run is within its deadline', async () => {
+    const guard = createIdempotencyGuard({ client, tableName, keyPrefix: 'test' })
+    const key = crypto.randomUUID()
+    let finish: (value: string) => void = () => undefined
+    const first = guard.once(
+      request(key),
+      () => new Promise<string>((resolve) => (finish = resolve)),
+      () => 60_000,
+    )
+    await new Promise((resolve) => setTimeout(resolve, 100))
+
+    await expect(
+      guard.once(
+        request(key),
+        async () => 'second',
+        () => 60_000,
+      ),
+    ).rejects.toBeInstanceOf(IdempotentRequestInProgressError)
+    finish('first')
+    await expect(first).resolves.toBe('first')
+  })
+
+  it('lets a retry run once a run that died has passed its deadline', async () => {
+    const key = crypto.randomUUID()
+    // a container that starts the run with 200 ms left, then dies without finishing it
+    void createIdempotencyGuard({ client, tableName, keyPrefix: 'test' }).once(
+      request(key),
+      () => new Promise<string>(() => undefined),
+      () => 200,
+    )
+    await new Promise((resolve) => setTimeout(resolve, 500))
+
+    const retried = await createIdempotencyGuard({ client, tableName, keyPrefix: 'test' }).once(
+      request(key),
+      async () => 'retried',
+      () => 60_000,
+    )
+
+    expect(retried).toBe('retried')
+  })
+})
