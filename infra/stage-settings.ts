@@ -122,7 +122,9 @@ export function resolveStageSettings(stage: string, raw: unknown): ResolvedStage
   }
   return {
     stage,
-    stackNamePrefix: requiredString(stage, raw, 'stackNamePrefix', /^[A-Za-z][A-Za-z0-9-]{0,100}$/),
+    // at most 40 characters: the fixed names of the decrypting roles (`<prefix>-verify-docker-registry`)
+    // must fit IAM's 64
+    stackNamePrefix: requiredString(stage, raw, 'stackNamePrefix', /^[A-Za-z][A-Za-z0-9-]{0,39}$/),
     apiStageName: requiredString(stage, raw, 'apiStageName', /^[A-Za-z0-9_]{1,128}$/),
     secretsKeyAlias: requiredString(stage, raw, 'secretsKeyAlias', /^alias\/(?!aws\/)[A-Za-z0-9/_-]{1,250}$/),
     // a custom bus: not the account's `default` bus, not a partner (`aws.…`, with slashes) bus

@@ -51,8 +51,9 @@ export class StatefulStack extends Stack {
       timeToLiveAttribute: IDEMPOTENCY_EXPIRY_ATTRIBUTE,
     })
 
-    // the key policy is the default one (the account administers the key); which principals may
-    // use it, and only for the docker-registry-secret encryption context, is decided by IAM.
+    // the default key policy lets the account administer the key and IAM decide who may use it
+    // (only for the docker-registry-secret encryption context); the statement below narrows who
+    // may ever unwrap a data key.
     this.secretsKey = new Key(this, 'SecretsKey', {
       description: 'Wraps the data keys of Docker registry secrets (envelope encryption)',
       alias: props.secretsKeyAlias,
@@ -60,13 +61,15 @@ export class StatefulStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     })
     // defence in depth beneath IAM: even a principal with kms:Decrypt on every key (an
-    // administrator, a broad CI role) cannot open an envelope; only the named roles can.
+    // administrator, a broad CI role) cannot open an envelope, nor re-wrap a data key under a key
+    // of its own (ReEncryptFrom needs no Decrypt); only the named roles can unwrap. An account
+    // administrator can still change the key policy itself: that is audited by CloudTrail.
     this.secretsKey.addToResourcePolicy(
       new PolicyStatement({
         sid: 'OnlyNamedRolesDecrypt',
         effect: Effect.DENY,
         principals: [new AnyPrincipal()],
-        actions: ['kms:Decrypt'],
+        actions: ['kms:Decrypt', 'kms:ReEncrypt*'],
         resources: ['*'],
         conditions: {
           StringNotLike: {

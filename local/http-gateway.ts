@@ -11,8 +11,8 @@ export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Pr
 /** API Gateway's own payload limit: the gateway refuses larger bodies before any function runs. */
 const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
 
-/** API Gateway's integration timeout, as a handler's remaining time. */
-const INTEGRATION_TIMEOUT_MS = 29_000
+/** The deployed functions' timeout (RegistryFunction's default), as a handler's remaining time. */
+const FUNCTION_TIMEOUT_MS = 10_000
 
 interface RouteMatch {
   route: Route
@@ -114,7 +114,7 @@ function toEvent(
 }
 
 function lambdaContext(route: Route, requestId: string): Context {
-  const deadline = Date.now() + INTEGRATION_TIMEOUT_MS
+  const deadline = Date.now() + FUNCTION_TIMEOUT_MS
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName: route.functionName,

@@ -5,4 +5,6 @@
  */
 export const AWS_CLIENT_CONFIG = {
   requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+  // two attempts of at most 4 s fit a 10 s function with room for the answer
+  maxAttempts: 2,
 } as const

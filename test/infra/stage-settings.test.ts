@@ -79,6 +79,15 @@ describe('resolveStageSettings', () => {
     )
   })
 
+  it('rejects a stack name prefix too long for the fixed role names to fit IAM', () => {
+    expect(() => resolveStageSettings('test', { ...minimal, stackNamePrefix: 'P'.repeat(41) })).toThrow(
+      StageSettingsError,
+    )
+    expect(
+      resolveStageSettings('test', { ...minimal, stackNamePrefix: 'P'.repeat(40) }).stackNamePrefix,
+    ).toHaveLength(40)
+  })
+
   it('rejects a retention CloudWatch Logs does not offer', () => {
     expect(() => resolveStageSettings('test', { ...minimal, logRetentionDays: 31 })).toThrow(
       /logRetentionDays must be one of/,

@@ -63,7 +63,11 @@ describe('StatefulStack', () => {
     const deny = statements.filter((statement) => statement.Effect === 'Deny')
 
     expect(deny).toHaveLength(1)
-    expect(deny[0]).toMatchObject({ Action: 'kms:Decrypt', Principal: { AWS: '*' }, Resource: '*' })
+    expect(deny[0]).toMatchObject({
+      Action: ['kms:Decrypt', 'kms:ReEncrypt*'],
+      Principal: { AWS: '*' },
+      Resource: '*',
+    })
     const allowed = JSON.stringify(deny[0]?.Condition.StringNotLike['aws:PrincipalArn'])
     expect(allowed).toContain(':role/test-verify-docker-registry')
     expect(allowed).toContain(':role/test-resolve-docker-registry')
