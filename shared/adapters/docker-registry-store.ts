@@ -215,7 +215,7 @@ export function createDynamoCredentialStore({
       id: string,
       changes: CredentialChanges,
       { updatedAt, expectedUpdatedAt }: { updatedAt: string; expectedUpdatedAt: string },
-    ): Promise<CredentialSummary | undefined> {
+    ): Promise<boolean> {
       const values: Record<string, unknown> = {
         ':updated_at': updatedAt,
         ':expected_updated_at': expectedUpdatedAt,
@@ -235,7 +235,7 @@ export function createDynamoCredentialStore({
         assignments.push(`#${field} = :${field}`)
       }
       try {
-        const { Attributes } = await client.send(
+        await client.send(
           new UpdateCommand({
             TableName: tableName,
             Key: key(companyId, id),
@@ -244,14 +244,15 @@ export function createDynamoCredentialStore({
             ConditionExpression: 'attribute_exists(pk) AND updated_at = :expected_updated_at',
             ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
             ExpressionAttributeValues: values,
-            ReturnValues: 'ALL_NEW',
+            // nothing comes back: the envelope never travels to this function again
+            ReturnValues: 'NONE',
           }),
         )
-        return toCredentialSummary(Attributes as CredentialItem)
+        return true
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) return onError(error)
         // gone, or changed since it was read
-        if (!(await store.find(companyId, id))) return undefined
+        if (!(await store.find(companyId, id))) return false
         throw new ConcurrentUpdateError()
       }
     },

@@ -176,12 +176,14 @@ export async function updateDockerRegistry(
     const previous = Date.parse(current.updatedAt)
     const updatedAt = new Date(Math.max(ports.clock().getTime(), previous + 1)).toISOString()
     try {
-      const updated = await ports.store.update(companyId, id, changes, {
+      const written = await ports.store.update(companyId, id, changes, {
         updatedAt,
         expectedUpdatedAt: current.updatedAt,
       })
-      if (!updated) throw new CredentialNotFoundError()
-      return toDockerRegistry(updated)
+      if (!written) throw new CredentialNotFoundError()
+      // the write was conditional on the version read, so this is exactly what is stored now
+      const { secret: _, ...plain } = changes
+      return toDockerRegistry({ ...current, ...plain, updatedAt })
     } catch (error) {
       if (!(error instanceof ConcurrentUpdateError) || attempt === UPDATE_ATTEMPTS) throw error
     }

@@ -68,15 +68,15 @@ export interface CredentialStore {
   findSealed(companyId: string, id: string): Promise<StoredCredential | undefined>
   list(companyId: string, page: { limit: number; offset: number }): Promise<CredentialPage>
   /**
-   * Applies only the given fields, if the credential still has `expectedUpdatedAt`: undefined
-   * when it does not exist, `ConcurrentUpdateError` when it changed since it was read.
+   * Applies only the given fields, if the credential still has `expectedUpdatedAt`: false when
+   * it does not exist, `ConcurrentUpdateError` when it changed since it was read.
    */
   update(
     companyId: string,
     id: string,
     changes: CredentialChanges,
     version: { updatedAt: string; expectedUpdatedAt: string },
-  ): Promise<CredentialSummary | undefined>
+  ): Promise<boolean>
   /** True when something was deleted. */
   delete(companyId: string, id: string): Promise<boolean>
 }

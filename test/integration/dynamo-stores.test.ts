@@ -65,7 +65,11 @@ describe('the DynamoDB credential store update', () => {
       },
     )
 
-    expect(updated).toMatchObject({ name: 'new', updatedAt: '2026-01-01T00:00:01.000Z' })
+    expect(updated).toBe(true)
+    expect(await store.find(stored.companyId, stored.id)).toMatchObject({
+      name: 'new',
+      updatedAt: '2026-01-01T00:00:01.000Z',
+    })
   })
 
   it('refuses to write over a version that changed since it was read', async () => {
@@ -96,7 +100,7 @@ describe('the DynamoDB credential store update', () => {
     expect(await store.find(stored.companyId, stored.id)).toMatchObject({ name: 'theirs', username: 'u' })
   })
 
-  it('answers undefined for a credential deleted since it was read', async () => {
+  it('answers false for a credential deleted since it was read', async () => {
     const store = createDynamoCredentialStore({ client: documents(), tableName })
     const stored = credential('0195f1f6-8f5e-7000-8000-000000000003')
     await store.create(stored)
@@ -112,7 +116,7 @@ describe('the DynamoDB credential store update', () => {
           expectedUpdatedAt: stored.updatedAt,
         },
       ),
-    ).resolves.toBeUndefined()
+    ).resolves.toBe(false)
   })
 })
 

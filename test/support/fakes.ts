@@ -50,7 +50,7 @@ export class InMemoryCredentialStore implements CredentialStore {
     { updatedAt, expectedUpdatedAt }: { updatedAt: string; expectedUpdatedAt: string },
   ) {
     const item = this.items.get(this.key(companyId, id))
-    if (!item) return undefined
+    if (!item) return false
     if (item.updatedAt !== expectedUpdatedAt) throw new ConcurrentUpdateError()
     Object.assign(
       item,
@@ -59,7 +59,7 @@ export class InMemoryCredentialStore implements CredentialStore {
         updatedAt,
       },
     )
-    return this.find(companyId, id)
+    return true
   }
 
   async delete(companyId: string, id: string): Promise<boolean> {
