@@ -58,14 +58,29 @@ export async function startDynamoDb({
   }
 }
 
-/** Creates the single table (pk/sk, as the CDK stack defines it) unless it exists. */
+// dynalite answers CreateTable while the table is still CREATING and flips it to ACTIVE a moment
+// later (on disk, a noticeable moment): items cannot be read or written before then.
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<void> {
+  for (let attempt = 0; attempt < 500; attempt += 1) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }))
+    if (Table?.TableStatus === 'ACTIVE') return
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  throw new Error(`table ${tableName} never became ACTIVE; remove the local data directory and start again`)
+}
+
+/** Creates the single table (pk/sk, as the CDK stack defines it) unless it exists, and waits until it is ACTIVE. */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   try {
     await client.send(new DescribeTableCommand({ TableName: tableName }))
-    return
   } catch (error) {
     if (!(error instanceof ResourceNotFoundException)) throw error
+    await createTable(client, tableName)
   }
+  await waitUntilActive(client, tableName)
+}
+
+async function createTable(client: DynamoDBClient, tableName: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName: tableName,

@@ -49,6 +49,36 @@ function credential(id: string): StoredCredential {
   }
 }
 
+describe('ensureTable', () => {
+  it('answers only once the table takes items, also on disk', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dataDir = mkdtempSync(join(tmpdir(), 'dynalite-'))
+    const onDisk = await startDynamoDb({ dataDir })
+    const diskClient = new DynamoDBClient({
+      endpoint: onDisk.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    })
+    try {
+      for (let n = 0; n < 5; n += 1) {
+        await ensureTable(diskClient, `fresh-${n}`)
+        // a read right away: before the fix, dynalite still had the table CREATING at times
+        const store = createDynamoCredentialStore({
+          client: DynamoDBDocumentClient.from(diskClient),
+          tableName: `fresh-${n}`,
+        })
+        await expect(store.find('c', 'i')).resolves.toBeUndefined()
+      }
+    } finally {
+      diskClient.destroy()
+      await onDisk.close()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('the DynamoDB credential store update', () => {
   it('writes over the version it was given', async () => {
     const store = createDynamoCredentialStore({ client: documents(), tableName })
