@@ -1,4 +1,4 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureTable, type LocalDynamoDb, startDynamoDb } from '../../local/dynamodb.ts'
@@ -153,8 +153,30 @@ describe('the DynamoDB credential store update', () => {
 describe('the idempotency guard', () => {
   const request = (key: string) => ({ companyId: 'c', key, fingerprint: { name: 'n' } })
 
+  // waits (bounded) until a run has written its in-progress record, however busy the machine
+  async function inProgressRecords(keyPrefix: string): Promise<number> {
+    for (let attempt = 0; attempt < 500; attempt += 1) {
+      const { Count = 0 } = await client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          FilterExpression: '#status = :in_progress',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':pk': { S: 'IDEMPOTENCY' },
+            ':prefix': { S: `${keyPrefix}#` },
+            ':in_progress': { S: 'INPROGRESS' },
+          },
+        }),
+      )
+      if (Count > 0) return Count
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    throw new Error('no in-progress record was written')
+  }
+
   it('refuses a retry while the first run is within its deadline', async () => {
-    const guard = createIdempotencyGuard({ client, tableName, keyPrefix: 'test' })
+    const guard = createIdempotencyGuard({ client, tableName, keyPrefix: 'refuse' })
     const key = crypto.randomUUID()
     let finish: (value: string) => void = () => undefined
     const first = guard.once(
@@ -162,7 +184,7 @@ describe('the idempotency guard', () => {
       () => new Promise<string>((resolve) => (finish = resolve)),
       () => 60_000,
     )
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await inProgressRecords('refuse')
 
     await expect(
       guard.once(
@@ -177,20 +199,24 @@ describe('the idempotency guard', () => {
 
   it('lets a retry run once a run that died has passed its deadline', async () => {
     const key = crypto.randomUUID()
-    // a container that starts the run with 200 ms left, then dies without finishing it
-    void createIdempotencyGuard({ client, tableName, keyPrefix: 'test' }).once(
+    // a container that starts the run with 50 ms left, then dies without finishing it
+    let died: (value: string) => void = () => undefined
+    const abandoned = createIdempotencyGuard({ client, tableName, keyPrefix: 'expire' }).once(
       request(key),
-      () => new Promise<string>(() => undefined),
-      () => 200,
+      () => new Promise<string>((resolve) => (died = resolve)),
+      () => 50,
     )
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    await inProgressRecords('expire')
+    await new Promise((resolve) => setTimeout(resolve, 100))
 
-    const retried = await createIdempotencyGuard({ client, tableName, keyPrefix: 'test' }).once(
+    const retried = await createIdempotencyGuard({ client, tableName, keyPrefix: 'expire' }).once(
       request(key),
       async () => 'retried',
       () => 60_000,
     )
 
     expect(retried).toBe('retried')
+    died('too late')
+    await abandoned.catch(() => undefined)
   })
 })
