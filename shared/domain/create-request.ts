@@ -39,9 +39,7 @@ export async function handleCreateRequest(
   const create = () =>
     query.verify === 'true'
       ? createVerifiedDockerRegistry(ports, companyId, input, query.registry_host)
-      : createDockerRegistry(ports, companyId, input, {
-          ...(query.registry_host === undefined ? {} : { registryHost: query.registry_host }),
-        })
+      : createDockerRegistry(ports, companyId, input, { registryHost: query.registry_host })
   if (idempotency.key === undefined) return create()
   const fingerprint = {
     name: input.name,

@@ -201,5 +201,5 @@ export async function createVerifiedDockerRegistry(
   const host = verificationHost(input.registry, pinned)
   const result = await checkRegistryCredentials(ports, input.registry, host, input.username, input.secret)
   if (result.status !== 'ok') throw new VerificationFailedError(result)
-  return createDockerRegistry(ports, companyId, input, { ...(pinned ? { registryHost: pinned } : {}) })
+  return createDockerRegistry(ports, companyId, input, { registryHost: pinned })
 }
