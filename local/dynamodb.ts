@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net'
 import {
   CreateTableCommand,
   DescribeTableCommand,
@@ -6,6 +5,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb'
 import dynalite from 'dynalite'
+import { closeServer, listen } from './server-lifecycle.ts'
 
 /** A running in-process DynamoDB (dynalite: the real DynamoDB wire protocol). */
 export interface LocalDynamoDb {
@@ -41,20 +41,12 @@ export async function startDynamoDb({
     const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? 'unknown'
     counts.set(operation, (counts.get(operation) ?? 0) + 1)
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => resolve())
-  })
-  const address = server.address() as AddressInfo
+  const boundPort = await listen(server, host, port)
   return {
-    endpoint: `http://${host}:${address.port}`,
+    endpoint: `http://${host}:${boundPort}`,
     requestCount: (operation) =>
       operation ? (counts.get(operation) ?? 0) : [...counts.values()].reduce((sum, count) => sum + count, 0),
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    close: () => closeServer(server),
   }
 }
 

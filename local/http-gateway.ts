@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
 import { GATEWAY_ERROR_BY_TYPE, gatewayErrorBody } from '../shared/http/gateway-errors.ts'
 import type { Route } from '../shared/http/routes.ts'
+import { closeServer, listen } from './server-lifecycle.ts'
 
 /** A Lambda proxy handler as the functions export it. */
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>
@@ -194,18 +194,10 @@ export async function startHttpGateway({
       gatewayError(response, 'INTEGRATION_FAILURE', requestId)
     }
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(port, host, () => resolve())
-  })
-  const address = server.address() as AddressInfo
+  const boundPort = await listen(server, host, port)
   return {
-    baseUrl: `http://${host}:${address.port}`,
+    baseUrl: `http://${host}:${boundPort}`,
     server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    close: () => closeServer(server),
   }
 }

@@ -1,8 +1,8 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto'
 import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
+import { closeServer, listen } from './server-lifecycle.ts'
 
 /** Options of {@link startKmsEmulator}. */
 export interface KmsEmulatorOptions {
@@ -588,14 +588,7 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
   const server = createServer((request, response) => {
     void handle(request, response)
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const { port } = server.address() as AddressInfo
+  const port = await listen(server, host, options.port ?? 0)
 
   let closing: Promise<void> | undefined
 
@@ -645,11 +638,7 @@ export async function startKmsEmulator(options: KmsEmulatorOptions = {}): Promis
     },
 
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()))
-        // the SDK keeps connections alive; without this close would wait for them to idle out.
-        server.closeAllConnections()
-      }).then(() => persisting.catch(() => undefined))
+      closing ??= closeServer(server).then(() => persisting.catch(() => undefined))
       return closing
     },
   }

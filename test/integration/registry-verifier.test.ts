@@ -3,6 +3,7 @@ import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closeServer, listen } from '../../local/server-lifecycle.ts'
 import {
   createRegistryVerifier,
   type RegistryVerifierOptions,
@@ -41,16 +42,12 @@ async function startTestServer(handler: http.RequestListener = (_, res) => res.e
     host: '',
     connections: 0,
     requests,
-    async stop() {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
-    },
+    stop: () => closeServer(server),
   }
   server.on('connection', () => {
     state.connections++
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  state.port = (server.address() as AddressInfo).port
+  state.port = await listen(server)
   state.host = `127.0.0.1:${state.port}`
   return state
 }

@@ -1,6 +1,6 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { closeServer, listen } from '../../local/server-lifecycle.ts'
 
 /**
  * A tiny server speaking ECR's JSON 1.1 protocol for GetAuthorizationToken, enough for the real
@@ -175,8 +175,7 @@ export async function startEcrFake({ keyPairs, expiresAt }: EcrFakeOptions): Pro
     })
   })
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const port = await listen(server)
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
@@ -184,10 +183,6 @@ export async function startEcrFake({ keyPairs, expiresAt }: EcrFakeOptions): Pro
     failNext: (failure) => {
       failures.push(failure)
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections()
-        server.close((closeError) => (closeError ? reject(closeError) : resolve()))
-      }),
+    close: () => closeServer(server),
   }
 }

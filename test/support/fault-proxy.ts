@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { closeServer, listen } from '../../local/server-lifecycle.ts'
 
 /** An AWS JSON-protocol error to answer with. */
 export interface InjectedFault {
@@ -76,8 +76,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     forwarded.on('error', () => response.destroy())
     request.pipe(forwarded)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const port = await listen(server)
   return {
     endpoint: `http://127.0.0.1:${port}`,
     fail: (operation, fault) => faults.set(operation, fault),
@@ -85,10 +84,6 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     heal: () => faults.clear(),
     attempts: (operation) => attempts.get(operation) ?? 0,
     requests: (operation) => bodies.get(operation) ?? [],
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections()
-        server.close(() => resolve())
-      }),
+    close: () => closeServer(server),
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID, sign, timingSafeEqual, X509Certificate } from 'node:crypto'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { closeServer, listen } from '../../local/server-lifecycle.ts'
 import { createSelfSignedCertificate } from './self-signed-certificate.ts'
 
 /**
@@ -115,8 +115,7 @@ export async function startTokenService(options: TokenServiceOptions): Promise<R
       }),
     )
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
+  const port = await listen(server)
 
   return {
     realm: `http://127.0.0.1:${port}/token`,
@@ -125,8 +124,7 @@ export async function startTokenService(options: TokenServiceOptions): Promise<R
     certificatePath,
     requests,
     async stop() {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await closeServer(server)
       await signer.remove()
     },
   }
