@@ -17,7 +17,7 @@ import {
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs'
 import type { Construct } from 'constructs'
-import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
+import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../shared/domain/credential-keys.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
 import {
   decryptingRoleName,

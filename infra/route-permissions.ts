@@ -1,6 +1,6 @@
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { apiKeyPartitionKey } from '../shared/adapters/api-key-store.ts'
-import { companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
+import { companyPartitionKey } from '../shared/domain/credential-keys.ts'
 import { IDEMPOTENCY_PARTITION_KEY } from '../shared/adapters/idempotency-guard.ts'
 import { SECRET_PURPOSE } from '../shared/adapters/kms-envelope.ts'
 import type { Route, SecretsKeyAccess } from '../shared/http/routes.ts'

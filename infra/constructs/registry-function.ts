@@ -3,6 +3,7 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
+import { fileURLToPath } from 'node:url'
 import { Construct } from 'constructs'
 
 /**
@@ -11,6 +12,19 @@ import { Construct } from 'constructs'
  */
 export const ESM_REQUIRE_SHIM =
   "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);"
+
+/**
+ * Modules the Lambda bundles resolve to a smaller stand-in (esbuild `alias`): the SDK clients'
+ * default credential chain becomes the environment provider alone, since Lambda always puts the
+ * execution role's credentials in the environment and the rest of the chain (nested STS, SSO and
+ * SSO-OIDC clients, ini, process and web-identity providers) never runs there. Only the bundles
+ * get this; the local stack and the `api-key` command run unbundled with the full chain.
+ */
+export const LAMBDA_MODULE_ALIASES: Readonly<Record<string, string>> = {
+  '@aws-sdk/credential-provider-node': fileURLToPath(
+    new URL('../../shared/runtime/environment-credential-provider.ts', import.meta.url),
+  ),
+}
 
 /** Properties of a {@link RegistryFunction}. */
 export interface RegistryFunctionProps {
@@ -117,6 +131,9 @@ export class RegistryFunction extends Construct {
         externalModules: [],
         // never Docker: the bundle is built by the esbuild in node_modules.
         forceDockerBundling: false,
+        esbuildArgs: {
+          '--alias': Object.entries(LAMBDA_MODULE_ALIASES).map(([module, path]) => `${module}=${path}`),
+        },
       },
     })
 

@@ -7,6 +7,7 @@ import {
   paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
+import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey, credentialSortKey } from '../domain/credential-keys.ts'
 import type { RegistryProvider } from '../domain/docker-registry.ts'
 import { ConcurrentUpdateError } from '../domain/errors.ts'
 import type {
@@ -18,15 +19,6 @@ import type {
   StoredCredential,
 } from '../domain/ports.ts'
 import { translateAwsError } from './aws-errors.ts'
-
-/** Partition key of everything a company owns. */
-export const companyPartitionKey = (companyId: string) => `COMPANY#${companyId}`
-
-/** Prefix of credential sort keys. */
-export const CREDENTIAL_SORT_KEY_PREFIX = 'DOCKER_REGISTRY#'
-
-/** Sort key of one credential. */
-export const credentialSortKey = (id: string) => `${CREDENTIAL_SORT_KEY_PREFIX}${id}`
 
 /** The credential item as it sits in the table. */
 export interface CredentialItem {
