@@ -1,8 +1,8 @@
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { apiKeyPartitionKey } from '../shared/adapters/api-key-store.ts'
-import { companyPartitionKey } from '../shared/domain/credential-keys.ts'
 import { IDEMPOTENCY_PARTITION_KEY } from '../shared/adapters/idempotency-guard.ts'
 import { SECRET_PURPOSE } from '../shared/adapters/kms-envelope.ts'
+import { companyPartitionKey } from '../shared/domain/credential-keys.ts'
 import type { Route, SecretsKeyAccess } from '../shared/http/routes.ts'
 
 /** Leading keys (partition keys) an authenticating function may read: API key items only. */

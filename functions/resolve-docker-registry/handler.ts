@@ -1,4 +1,3 @@
-import { createEcrTokenExchanger } from '../../shared/adapters/ecr-token-exchanger.ts'
 import { createKmsOpener } from '../../shared/adapters/kms-envelope.ts'
 import {
   invocationIds,
@@ -8,13 +7,14 @@ import {
 } from '../../shared/domain/resolve-credential.ts'
 import { describeError } from '../../shared/http/error-response.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
+import { ecrTokenExchanger } from '../../shared/runtime/ecr-tokens.ts'
 import { kms } from '../../shared/runtime/kms.ts'
 import { logger } from '../../shared/runtime/logger.ts'
 
 const ports = {
   store: credentialStore,
   opener: createKmsOpener({ kms }),
-  ecrTokens: createEcrTokenExchanger(),
+  ecrTokens: ecrTokenExchanger,
 }
 
 /**

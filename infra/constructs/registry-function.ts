@@ -1,9 +1,9 @@
+import { fileURLToPath } from 'node:url'
 import { Duration, Validations } from 'aws-cdk-lib'
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
-import { fileURLToPath } from 'node:url'
 import { Construct } from 'constructs'
 
 /**
@@ -25,6 +25,14 @@ export const LAMBDA_MODULE_ALIASES: Readonly<Record<string, string>> = {
     new URL('../../shared/runtime/environment-credential-provider.ts', import.meta.url),
   ),
 }
+
+// rewrites the bundle's source map to our own code only (see the script): run by the same Node
+// that runs the synth, after esbuild.
+const OWN_CODE_SOURCE_MAP_SCRIPT = fileURLToPath(
+  new URL('../bundling/own-code-source-map.ts', import.meta.url),
+)
+
+const shellQuote = (value: string) => `'${value.replaceAll("'", "'\\''")}'`
 
 /** Properties of a {@link RegistryFunction}. */
 export interface RegistryFunctionProps {
@@ -125,7 +133,19 @@ export class RegistryFunction extends Construct {
         mainFields: ['module', 'main'],
         banner: ESM_REQUIRE_SHIM,
         minify: true,
+        // stack traces name our TypeScript files and lines: the map holds only our own code, so
+        // the first logged error of a container (when Node decodes the map) stays cheap.
         sourceMap: true,
+        sourcesContent: false,
+        commandHooks: {
+          beforeBundling: () => [],
+          beforeInstall: () => [],
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            [process.execPath, OWN_CODE_SOURCE_MAP_SCRIPT, `${outputDir}/index.mjs.map`]
+              .map(shellQuote)
+              .join(' '),
+          ],
+        },
         // bundle the AWS SDK instead of using the runtime's copy: the version is pinned by our
         // lockfile, and a bundle that loads only the clients it uses starts faster.
         externalModules: [],

@@ -7,7 +7,11 @@ import {
   paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
-import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey, credentialSortKey } from '../domain/credential-keys.ts'
+import {
+  CREDENTIAL_SORT_KEY_PREFIX,
+  companyPartitionKey,
+  credentialSortKey,
+} from '../domain/credential-keys.ts'
 import type { RegistryProvider } from '../domain/docker-registry.ts'
 import { ConcurrentUpdateError } from '../domain/errors.ts'
 import type {

@@ -18,8 +18,8 @@ export interface BenchBundle {
   bytes: number
   /** Bytes of the source maps beside it. */
   mapBytes: number
-  /** `NODE_OPTIONS` the function's environment sets, split into arguments. */
-  nodeOptions: string[]
+  /** The environment the function's template sets (`NODE_OPTIONS`, the logger's settings). */
+  environment: Record<string, string>
 }
 
 function assetSizes(dir: string): { bytes: number; mapBytes: number } {
@@ -58,18 +58,20 @@ export function buildFunctionBundles(): BenchBundle[] {
     ids.set(stack.getLogicalId(fn.function.node.defaultChild as never), name)
   }
   const assembly = app.synth()
-  const resources = assembly.getStackByName('ColdStart').template.Resources as Record<string, TemplateFunction>
+  const resources = assembly.getStackByName('ColdStart').template.Resources as Record<
+    string,
+    TemplateFunction
+  >
   const bundles: BenchBundle[] = []
   for (const [logicalId, resource] of Object.entries(resources)) {
     const name = ids.get(logicalId)
     if (!name || resource.Type !== 'AWS::Lambda::Function') continue
     const dir = join(assembly.directory, resource.Metadata?.['aws:asset:path'] ?? 'missing')
-    const nodeOptions = resource.Properties?.Environment?.Variables?.NODE_OPTIONS ?? ''
     bundles.push({
       name,
       file: join(dir, 'index.mjs'),
       ...assetSizes(dir),
-      nodeOptions: nodeOptions.split(/\s+/).filter(Boolean),
+      environment: resource.Properties?.Environment?.Variables ?? {},
     })
   }
   return bundles.sort((a, b) => a.name.localeCompare(b.name))
@@ -97,5 +99,5 @@ export async function buildNaiveBundle(): Promise<BenchBundle> {
     },
     logLevel: 'silent',
   })
-  return { name: 'naive create (baseline)', file, ...assetSizes(outdir), nodeOptions: [] }
+  return { name: 'naive create (baseline)', file, ...assetSizes(outdir), environment: {} }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
-import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms'
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb'
 import middy from '@middy/core'
 import httpJsonBodyParser from '@middy/http-json-body-parser'

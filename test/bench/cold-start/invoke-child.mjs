@@ -1,0 +1,74 @@
+// a cold Lambda container, approximately: a fresh Node process imports one bundle and invokes its
+// handler. Plain JavaScript run by bare `node`, so no loader or transpiler is measured with the bundle.
+//   BENCH_BUNDLE  file of the bundle (index.mjs)
+//   BENCH_MODE    `first`: one invocation, reports process start to response and peak RSS
+//                 `errors`: one invocation that succeeds, then (once the parent has made the
+//                 dependencies fail) two that fail, and reports the duration of each
+//   BENCH_EVENTS  JSON array of the events to invoke with, in order
+// results go to the parent over IPC: the handler's own logs use stdout.
+import { readFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import { pathToFileURL } from 'node:url'
+
+const events = JSON.parse(process.env.BENCH_EVENTS ?? '[]')
+
+function context(index) {
+  const deadline = Date.now() + 10_000
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'cold-start-bench',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:cold-start-bench',
+    memoryLimitInMB: '512',
+    awsRequestId: `bench-${index}`,
+    logGroupName: '/aws/lambda/cold-start-bench',
+    logStreamName: 'bench',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  }
+}
+
+function statusOf(response) {
+  if (response && typeof response.statusCode === 'number') return response.statusCode
+  // resolve answers with a result object instead of an HTTP response
+  if (response && response.ok === true) return 200
+  if (response && response.ok === false) return response.error?.code === 'internal_error' ? 500 : 400
+  return 0
+}
+
+async function invoke(handler, index) {
+  const started = performance.now()
+  let response
+  try {
+    response = await handler(events[index], context(index))
+  } catch (error) {
+    response = { statusCode: 599, thrown: String(error?.name) }
+  }
+  return { ms: performance.now() - started, status: statusOf(response) }
+}
+
+// the process's resident-set high-water mark. Linux's VmHWM starts afresh at exec, unlike
+// getrusage's maxRSS, which a spawned child inherits from its (much larger) parent.
+function peakRssKiB() {
+  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'))
+  if (!match) throw new Error('no VmHWM in /proc/self/status: the peak memory needs Linux')
+  return Number(match[1])
+}
+
+function waitForParent() {
+  return new Promise((resolve) => process.once('message', resolve))
+}
+
+const { handler } = await import(pathToFileURL(process.env.BENCH_BUNDLE ?? '').href)
+if (process.env.BENCH_MODE === 'first') {
+  const { status } = await invoke(handler, 0)
+  const sinceStart = performance.now()
+  process.send({ status, sinceStart, maxRssKiB: peakRssKiB() })
+} else {
+  const warm = await invoke(handler, 0)
+  process.send({ phase: 'warm', status: warm.status })
+  await waitForParent()
+  const first = await invoke(handler, 1)
+  const second = await invoke(handler, 2)
+  process.send({ warm, first, second, maxRssKiB: peakRssKiB() })
+}
+process.disconnect()
