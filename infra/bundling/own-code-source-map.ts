@@ -112,13 +112,14 @@ export interface SourceMapV3 {
 
 /**
  * Reduces a bundle's source map to the project's own code: every segment of our sources is kept
- * (exact line and column), while each run of dependency code becomes one unmapped segment, so a
- * stack frame in our code names its TypeScript file and line, and a frame inside a dependency keeps
- * its position in the bundle instead of borrowing a wrong one. Node decodes the whole map the first
- * time it formats a stack (a container's first logged error), and the dependencies are nine tenths
- * of the segments: without them that first error costs a few milliseconds instead of tens.
- * `sourcesContent` is dropped (a stack trace needs positions, not sources), and `sources` and
- * `names` keep only the entries still referenced.
+ * (exact line and column), while each run of dependency code keeps only its first segment, so a
+ * stack frame in our code names its TypeScript file and line, and a frame inside a dependency
+ * still names the dependency's file (at the line where that run of its code starts) rather than
+ * borrowing a neighbour's position. Node decodes the whole map the first time it formats a stack
+ * (a container's first logged error), and dependencies are nine tenths of the segments: without
+ * them that first error costs a few milliseconds instead of tens. `sourcesContent` is dropped (a
+ * stack trace needs positions, not sources), and `sources` and `names` keep only the entries
+ * still referenced.
  */
 export function toOwnCodeSourceMap(map: SourceMapV3): SourceMapV3 {
   const names = Array.isArray(map.names) ? (map.names as string[]) : []
@@ -139,12 +140,10 @@ export function toOwnCodeSourceMap(map: SourceMapV3): SourceMapV3 {
     let inDependency = false
     for (const segment of segments) {
       const source = segment.source === undefined ? undefined : map.sources[segment.source]
-      if (source?.includes('node_modules/')) {
-        if (!inDependency) kept.push({ generatedColumn: segment.generatedColumn })
-        inDependency = true
-        continue
-      }
-      inDependency = false
+      const isDependency = source?.includes('node_modules/') === true
+      const startsRun = !isDependency || !inDependency
+      inDependency = isDependency
+      if (!startsRun) continue
       if (segment.source === undefined) {
         kept.push(segment)
         continue
@@ -152,7 +151,10 @@ export function toOwnCodeSourceMap(map: SourceMapV3): SourceMapV3 {
       kept.push({
         ...segment,
         source: reindex(segment.source, sourceIndex, map.sources, keptSources),
-        name: segment.name === undefined ? undefined : reindex(segment.name, nameIndex, names, keptNames),
+        name:
+          segment.name === undefined || isDependency
+            ? undefined
+            : reindex(segment.name, nameIndex, names, keptNames),
       })
     }
     return kept

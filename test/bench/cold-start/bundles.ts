@@ -2,9 +2,8 @@ import { mkdtempSync, readdirSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { App, Stack } from 'aws-cdk-lib'
 import { build } from 'esbuild'
-import { RegistryFunction } from '../../../infra/constructs/registry-function.ts'
+import { synthesizeBundles } from '../../support/registry-function-bundles.ts'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const FUNCTIONS_DIR = join(ROOT, 'functions')
@@ -33,48 +32,20 @@ function assetSizes(dir: string): { bytes: number; mapBytes: number } {
   return { bytes, mapBytes }
 }
 
-interface TemplateFunction {
-  Type: string
-  Metadata?: Record<string, string>
-  Properties?: { Environment?: { Variables?: Record<string, string> } }
-}
-
 /**
- * Builds every function folder's bundle exactly as `cdk synth` does: one {@link RegistryFunction}
- * per folder in a throwaway app, so the bench measures the construct's own esbuild settings and
- * environment rather than a copy of them.
+ * Every function folder's bundle, built exactly as `cdk synth` builds it (the RegistryFunction
+ * construct's own esbuild settings and environment, not a copy of them).
  */
 export function buildFunctionBundles(): BenchBundle[] {
-  const outdir = mkdtempSync(join(tmpdir(), 'cold-start-cdk-'))
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } })
-  const stack = new Stack(app, 'ColdStart')
   const names = readdirSync(FUNCTIONS_DIR).sort()
-  const ids = new Map<string, string>()
-  for (const [index, name] of names.entries()) {
-    const fn = new RegistryFunction(stack, `F${index}`, {
-      entry: join(FUNCTIONS_DIR, name, 'handler.ts'),
-      serviceName: 'registry-credentials',
-    })
-    ids.set(stack.getLogicalId(fn.function.node.defaultChild as never), name)
-  }
-  const assembly = app.synth()
-  const resources = assembly.getStackByName('ColdStart').template.Resources as Record<
-    string,
-    TemplateFunction
-  >
-  const bundles: BenchBundle[] = []
-  for (const [logicalId, resource] of Object.entries(resources)) {
-    const name = ids.get(logicalId)
-    if (!name || resource.Type !== 'AWS::Lambda::Function') continue
-    const dir = join(assembly.directory, resource.Metadata?.['aws:asset:path'] ?? 'missing')
-    bundles.push({
-      name,
-      file: join(dir, 'index.mjs'),
-      ...assetSizes(dir),
-      environment: resource.Properties?.Environment?.Variables ?? {},
-    })
-  }
-  return bundles.sort((a, b) => a.name.localeCompare(b.name))
+  const built = synthesizeBundles(
+    Object.fromEntries(names.map((name) => [name, join(FUNCTIONS_DIR, name, 'handler.ts')])),
+  )
+  return names.map((name) => {
+    const bundle = built.get(name)
+    if (!bundle) throw new Error(`no bundle was built for ${name}`)
+    return { name, file: bundle.file, ...assetSizes(bundle.dir), environment: bundle.environment }
+  })
 }
 
 /**
