@@ -13,17 +13,25 @@ import { Construct } from 'constructs'
 export const ESM_REQUIRE_SHIM =
   "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);"
 
+const runtimeFile = (path: string) => fileURLToPath(new URL(`../../shared/runtime/${path}`, import.meta.url))
+
 /**
- * Modules the Lambda bundles resolve to a smaller stand-in (esbuild `alias`): the SDK clients'
- * default credential chain becomes the environment provider alone, since Lambda always puts the
- * execution role's credentials in the environment and the rest of the chain (nested STS, SSO and
- * SSO-OIDC clients, ini, process and web-identity providers) never runs there. Only the bundles
- * get this; the local stack and the `api-key` command run unbundled with the full chain.
+ * Modules the Lambda bundles resolve to a stand-in (esbuild `alias`), for cold start:
+ * - the SDK clients' default credential chain becomes the environment provider alone: Lambda
+ *   always puts the execution role's credentials in the environment, and the rest of the chain
+ *   (nested STS, SSO and SSO-OIDC clients, ini, process and web-identity providers) never runs
+ *   there;
+ * - `http` and `https` are taken with `process.getBuiltinModule`: an ES import of a builtin evaluates all of its
+ *   lazy exports, and http's include Node's whole fetch implementation.
+ * Only the bundles get this; the local stack and the `api-key` command run unbundled, with the
+ * full chain.
  */
 export const LAMBDA_MODULE_ALIASES: Readonly<Record<string, string>> = {
-  '@aws-sdk/credential-provider-node': fileURLToPath(
-    new URL('../../shared/runtime/environment-credential-provider.ts', import.meta.url),
-  ),
+  '@aws-sdk/credential-provider-node': runtimeFile('environment-credential-provider.ts'),
+  http: runtimeFile('node-builtins/http.cjs'),
+  'node:http': runtimeFile('node-builtins/http.cjs'),
+  https: runtimeFile('node-builtins/https.cjs'),
+  'node:https': runtimeFile('node-builtins/https.cjs'),
 }
 
 // rewrites the bundle's source map to our own code only (see the script): run by the same Node

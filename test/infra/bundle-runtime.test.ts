@@ -88,6 +88,22 @@ describe('the credential chain of a Lambda bundle', () => {
     expect(authorizations[0]).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDFROMTHEENVIRONMENT\//)
   })
 
+  it("sends a request without loading Node's fetch implementation (http taken without its lazy exports)", async () => {
+    const result = await runWithBundle(
+      fixture,
+      "await bundle.handler(); console.log(process.moduleLoadList.filter((name) => name.includes('undici')).length)",
+      {
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDFROMTHEENVIRONMENT',
+        AWS_SECRET_ACCESS_KEY: 'secret-from-the-environment',
+        AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      },
+    )
+
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout.trim()).toBe('0')
+  })
+
   it('looks nowhere else: a shared credentials file, which the full chain would read, is ignored', async () => {
     authorizations.length = 0
     const home = mkdtempSync(join(tmpdir(), 'bundle-home-aws-'))

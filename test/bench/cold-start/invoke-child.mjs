@@ -54,6 +54,11 @@ function peakRssKiB() {
   return Number(match[1])
 }
 
+// the SDK keeps its sockets open (a Lambda container would be frozen here): exit once sent.
+function report(result) {
+  process.send(result, () => process.exit(0))
+}
+
 function waitForParent() {
   return new Promise((resolve) => process.once('message', resolve))
 }
@@ -62,13 +67,12 @@ const { handler } = await import(pathToFileURL(process.env.BENCH_BUNDLE ?? '').h
 if (process.env.BENCH_MODE === 'first') {
   const { status } = await invoke(handler, 0)
   const sinceStart = performance.now()
-  process.send({ status, sinceStart, maxRssKiB: peakRssKiB() })
+  report({ status, sinceStart, maxRssKiB: peakRssKiB() })
 } else {
   const warm = await invoke(handler, 0)
   process.send({ phase: 'warm', status: warm.status })
   await waitForParent()
   const first = await invoke(handler, 1)
   const second = await invoke(handler, 2)
-  process.send({ warm, first, second, maxRssKiB: peakRssKiB() })
+  report({ warm, first, second, maxRssKiB: peakRssKiB() })
 }
-process.disconnect()

@@ -55,8 +55,6 @@ export function runChild(env: NodeJS.ProcessEnv, onWarm?: () => Promise<void> | 
         return
       }
       result = message
-      // the SDK keeps its sockets open; a Lambda container would be frozen here, so just end it.
-      child.kill('SIGKILL')
     })
     child.on('error', reject)
     child.on('exit', () => {
