@@ -1,7 +1,3 @@
-import { readFileSync, writeFileSync } from 'node:fs'
-
-// runs under plain `node` (type stripping) as a bundling step: erasable TypeScript only.
-
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 const BASE64_VALUE = new Map([...BASE64].map((char, index) => [char, index]))
 
@@ -161,12 +157,4 @@ export function toOwnCodeSourceMap(map: SourceMapV3): SourceMapV3 {
   })
   const { sourcesContent: _dropped, ...rest } = map
   return { ...rest, sources: keptSources, names: keptNames, mappings: encodeMappings(lines) }
-}
-
-// `node own-code-source-map.ts <file.map>…` rewrites each map in place.
-if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const file of process.argv.slice(2)) {
-    const map = JSON.parse(readFileSync(file, 'utf8')) as SourceMapV3
-    writeFileSync(file, JSON.stringify(toOwnCodeSourceMap(map)))
-  }
 }

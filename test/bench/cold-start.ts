@@ -193,7 +193,8 @@ const ratio = (s: Summary | undefined, baseline: number) => (s ? fixed(s.median 
 
 const header = [
   'function'.padEnd(26),
-  'bundle KB'.padStart(9),
+  'loaded KB'.padStart(9),
+  'asset KB'.padStart(8),
   'map KB'.padStart(7),
   'import ms'.padStart(16),
   'ratio'.padStart(6),
@@ -210,7 +211,8 @@ for (const bundle of bundles) {
   lines.push(
     [
       bundle.name.padEnd(26),
-      fixed(bundle.bytes / 1024).padStart(9),
+      fixed(bundle.loadedBytes / 1024).padStart(9),
+      fixed(bundle.bytes / 1024).padStart(8),
       fixed(bundle.mapBytes / 1024).padStart(7),
       spread(imported).padStart(16),
       ratio(imported, naiveImport).padStart(6),

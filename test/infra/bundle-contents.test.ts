@@ -1,27 +1,24 @@
 import { readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { describe, expect, it } from 'vitest'
-import { LAMBDA_MODULE_ALIASES } from '../../infra/constructs/registry-function.ts'
+import { LAMBDA_ESBUILD_OPTIONS } from '../../infra/constructs/registry-function.ts'
 
 // the design's cold-start budget: each function's bundle carries only what that function uses.
-// these are the same esbuild settings the RegistryFunction construct bundles with (ESM, node24,
-// the AWS SDK bundled, its module aliases), minus minification and source maps, which do not
-// change what is included.
+// these are the esbuild settings the RegistryFunction construct bundles with (its chunks included),
+// without writing anything.
 const FUNCTIONS_DIR = fileURLToPath(new URL('../../functions/', import.meta.url))
 const functionNames = readdirSync(FUNCTIONS_DIR)
 
 async function bundledPackages(functionName: string): Promise<Set<string>> {
   const result = await build({
+    ...LAMBDA_ESBUILD_OPTIONS,
     entryPoints: [`${FUNCTIONS_DIR}${functionName}/handler.ts`],
-    bundle: true,
+    outdir: join(tmpdir(), 'bundle-contents', functionName),
     write: false,
     metafile: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    mainFields: ['module', 'main'],
-    alias: { ...LAMBDA_MODULE_ALIASES },
     logLevel: 'silent',
   })
   const packages = new Set<string>()

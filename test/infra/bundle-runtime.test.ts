@@ -1,12 +1,16 @@
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeServer, listen } from '../../local/server-lifecycle.ts'
-import { type SynthesizedBundle, synthesizeBundles } from '../support/registry-function-bundles.ts'
+import {
+  type SynthesizedBundle,
+  staticallyLoaded,
+  synthesizeBundles,
+} from '../support/registry-function-bundles.ts'
 
 // what the construct's bundling does at run time, checked on bundles it built: the credential
 // chain, the source maps and the lazily loaded modules.
@@ -175,6 +179,19 @@ describe('stack traces of a Lambda bundle', () => {
 })
 
 describe('modules a Lambda bundle loads on first use', () => {
+  it.each([
+    ['the ECR client', 'ECR token exchange needs an AWS region name'],
+    ['the registry verifier', 'Only https registries can be verified'],
+  ])('keeps %s out of what create loads at cold start, in a chunk of its own', (_what, marker) => {
+    const loaded = [...staticallyLoaded(create.file)]
+    const chunks = readdirSync(join(create.dir, 'chunks')).map((file) => join(create.dir, 'chunks', file))
+
+    expect(loaded.filter((file) => readFileSync(file, 'utf8').includes(marker))).toEqual([])
+    expect(chunks.some((file) => file.endsWith('.mjs') && readFileSync(file, 'utf8').includes(marker))).toBe(
+      true,
+    )
+  })
+
   let closedPort: number
 
   beforeAll(async () => {

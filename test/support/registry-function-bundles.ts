@@ -1,6 +1,6 @@
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { App, Stack } from 'aws-cdk-lib'
 import { RegistryFunction } from '../../infra/constructs/registry-function.ts'
 
@@ -48,4 +48,15 @@ export function synthesizeBundles(entries: Record<string, string>): Map<string, 
     })
   }
   return bundles
+}
+
+/** The files Node reads when `file` is imported: itself and its static imports, transitively. */
+export function staticallyLoaded(file: string, seen = new Set<string>()): Set<string> {
+  if (seen.has(file)) return seen
+  seen.add(file)
+  // static imports only: `import…from"./x.mjs"` and `import"./x.mjs"`, never `import("./x.mjs")`
+  for (const [, path] of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*"(\.\.?\/[^"]+)"/g)) {
+    staticallyLoaded(join(dirname(file), path ?? ''), seen)
+  }
+  return seen
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
-import { synthesizeBundles } from '../../support/registry-function-bundles.ts'
+import { staticallyLoaded, synthesizeBundles } from '../../support/registry-function-bundles.ts'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 const FUNCTIONS_DIR = join(ROOT, 'functions')
@@ -13,7 +13,9 @@ export interface BenchBundle {
   name: string
   /** The bundle's entry module (`index.mjs`). */
   file: string
-  /** Bytes of the JavaScript files of the asset (source maps not counted). */
+  /** Bytes of JavaScript Node reads at import: the entry and its static imports. */
+  loadedBytes: number
+  /** Bytes of all JavaScript files of the asset, the chunks loaded on demand included. */
   bytes: number
   /** Bytes of the source maps beside it. */
   mapBytes: number
@@ -21,7 +23,8 @@ export interface BenchBundle {
   environment: Record<string, string>
 }
 
-function assetSizes(dir: string): { bytes: number; mapBytes: number } {
+function assetSizes(dir: string, entry: string): { loadedBytes: number; bytes: number; mapBytes: number } {
+  const loadedBytes = [...staticallyLoaded(entry)].reduce((sum, file) => sum + statSync(file).size, 0)
   let bytes = 0
   let mapBytes = 0
   for (const file of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
@@ -29,7 +32,7 @@ function assetSizes(dir: string): { bytes: number; mapBytes: number } {
     if (file.endsWith('.map')) mapBytes += size
     else if (/\.(m?js|cjs)$/.test(file)) bytes += size
   }
-  return { bytes, mapBytes }
+  return { loadedBytes, bytes, mapBytes }
 }
 
 /**
@@ -44,7 +47,12 @@ export function buildFunctionBundles(): BenchBundle[] {
   return names.map((name) => {
     const bundle = built.get(name)
     if (!bundle) throw new Error(`no bundle was built for ${name}`)
-    return { name, file: bundle.file, ...assetSizes(bundle.dir), environment: bundle.environment }
+    return {
+      name,
+      file: bundle.file,
+      ...assetSizes(bundle.dir, bundle.file),
+      environment: bundle.environment,
+    }
   })
 }
 
@@ -70,5 +78,5 @@ export async function buildNaiveBundle(): Promise<BenchBundle> {
     },
     logLevel: 'silent',
   })
-  return { name: 'naive create (baseline)', file, ...assetSizes(outdir), environment: {} }
+  return { name: 'naive create (baseline)', file, ...assetSizes(outdir, file), environment: {} }
 }
