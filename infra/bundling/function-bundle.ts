@@ -1,7 +1,9 @@
+import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { isBuiltin } from 'node:module'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { type BuildOptions, buildSync } from 'esbuild'
+import { type BuildOptions, build, type Plugin } from 'esbuild'
 import { type SourceMapV3, toOwnCodeSourceMap } from './own-code-source-map.ts'
 
 /**
@@ -14,22 +16,37 @@ export const ESM_REQUIRE_SHIM =
 const runtimeFile = (path: string) => fileURLToPath(new URL(`../../shared/runtime/${path}`, import.meta.url))
 
 /**
- * Modules the Lambda bundles resolve to a stand-in (esbuild `alias`), for cold start:
- * - the SDK clients' default credential chain becomes the environment provider alone: Lambda
- *   always puts the execution role's credentials in the environment, and the rest of the chain
- *   (nested STS, SSO and SSO-OIDC clients, ini, process and web-identity providers) never runs
- *   there;
- * - `http` and `https` are taken with `process.getBuiltinModule`: an ES import of a builtin
- *   evaluates all of its lazy exports, and http's include Node's whole fetch implementation.
- * Only the bundles get this; the local stack and the `api-key` command run unbundled, with the
- * full chain.
+ * Modules the Lambda bundles resolve to a stand-in (esbuild `alias`): the SDK clients' default
+ * credential chain becomes the environment provider alone. Lambda always puts the execution role's
+ * credentials in the environment, and the rest of the chain (nested STS, SSO and SSO-OIDC clients,
+ * ini, process and web-identity providers) never runs there. Only the bundles get this; the local
+ * stack and the `api-key` command run unbundled, with the full chain.
  */
 export const LAMBDA_MODULE_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': runtimeFile('environment-credential-provider.ts'),
-  http: runtimeFile('node-builtins/http.cjs'),
-  'node:http': runtimeFile('node-builtins/http.cjs'),
-  https: runtimeFile('node-builtins/https.cjs'),
-  'node:https': runtimeFile('node-builtins/https.cjs'),
+}
+
+const BUILTIN_OBJECT = 'builtin-object'
+
+/**
+ * Node's builtins as their module objects (`process.getBuiltinModule`) instead of ES imports, for
+ * cold start. An ES import of a builtin builds a namespace from every export, which evaluates the
+ * lazy ones: for `http` that loads Node's whole fetch implementation (undici), and every builtin
+ * pays for its ES facade. esbuild's interop reads the named imports from the object at use.
+ */
+export const builtinModuleObjects: Plugin = {
+  name: 'builtin-module-objects',
+  setup(build) {
+    build.onResolve({ filter: /^[a-z_:/]+$/ }, ({ path }) =>
+      isBuiltin(path)
+        ? { path: path.startsWith('node:') ? path : `node:${path}`, namespace: BUILTIN_OBJECT }
+        : undefined,
+    )
+    build.onLoad({ filter: /.*/, namespace: BUILTIN_OBJECT }, ({ path }) => ({
+      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(path)})`,
+      loader: 'js',
+    }))
+  },
 }
 
 /**
@@ -49,6 +66,7 @@ export const LAMBDA_ESBUILD_OPTIONS = {
   // nothing external: the runtime's own SDK copy is never used.
   external: [],
   alias: { ...LAMBDA_MODULE_ALIASES },
+  plugins: [builtinModuleObjects],
   banner: { js: ESM_REQUIRE_SHIM },
   minify: true,
   splitting: true,
@@ -71,10 +89,25 @@ function mapFiles(dir: string): string[] {
  * and their maps), then reduces each map to our own code (see {@link toOwnCodeSourceMap}): Node
  * decodes a whole map the first time it formats a stack, so the first logged error stays cheap.
  */
-export function bundleFunction(entry: string, outdir: string): void {
-  buildSync({ ...LAMBDA_ESBUILD_OPTIONS, entryPoints: [entry], outdir })
+export async function bundleFunction(entry: string, outdir: string): Promise<void> {
+  await build({ ...LAMBDA_ESBUILD_OPTIONS, entryPoints: [entry], outdir })
   for (const file of mapFiles(outdir)) {
     const map = JSON.parse(readFileSync(file, 'utf8')) as SourceMapV3
     writeFileSync(file, JSON.stringify(toOwnCodeSourceMap(map)))
   }
+}
+
+/**
+ * {@link bundleFunction} in a child Node process, for callers that must be synchronous (CDK's
+ * local bundling): esbuild runs plugins only in its asynchronous API.
+ */
+export function bundleFunctionSync(entry: string, outdir: string): void {
+  execFileSync(process.execPath, [fileURLToPath(import.meta.url), entry, outdir], { stdio: 'inherit' })
+}
+
+// `node function-bundle.ts <entry> <outdir>` (Node strips the types: erasable TypeScript only)
+if (import.meta.main) {
+  const [entry, outdir] = process.argv.slice(2)
+  if (!entry || !outdir) throw new Error('usage: node function-bundle.ts <entry> <outdir>')
+  await bundleFunction(entry, outdir)
 }

@@ -5,7 +5,7 @@ import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
 import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { Construct } from 'constructs'
-import { bundleFunction } from '../bundling/function-bundle.ts'
+import { bundleFunctionSync } from '../bundling/function-bundle.ts'
 
 // the bundling settings live in infra/bundling/function-bundle.ts; re-exported for the tests.
 export {
@@ -106,7 +106,7 @@ export class RegistryFunction extends Construct {
           command: ['bundle', relative(PROJECT_ROOT, props.entry)],
           local: {
             tryBundle(outputDir: string) {
-              bundleFunction(props.entry, outputDir)
+              bundleFunctionSync(props.entry, outputDir)
               return true
             },
           },

@@ -1,12 +1,15 @@
 // a cold Lambda container, approximately: a fresh Node process imports one bundle and invokes its
 // handler. Plain JavaScript run by bare `node`, so no loader or transpiler is measured with the bundle.
 //   BENCH_BUNDLE  file of the bundle (index.mjs)
-//   BENCH_MODE    `first`: one invocation, reports process start to response and peak RSS
+//   BENCH_MODE    `first`: one invocation, reports process start to response (wall and CPU time)
+//                 and peak RSS
 //                 `errors`: one invocation that succeeds, then (once the parent has made the
-//                 dependencies fail) two that fail, and reports the duration of each
+//                 dependencies fail) two that fail, and reports the wall and CPU time of each
 //   BENCH_EVENTS  JSON array of the events to invoke with, in order
-// results go to the parent over IPC: the handler's own logs use stdout.
-import { readFileSync } from 'node:fs'
+// results go to the parent as JSON lines on fd 3 (the handler's own logs use stdout), and the parent
+// says "go" on stdin: no IPC channel, whose setup (child_process and its streams) would be
+// measured with the bundle although no Lambda container has one.
+import { readFileSync, readSync, writeSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
 import { pathToFileURL } from 'node:url'
 
@@ -37,13 +40,16 @@ function statusOf(response) {
 
 async function invoke(handler, index) {
   const started = performance.now()
+  const cpuBefore = process.cpuUsage()
   let response
   try {
     response = await handler(events[index], context(index))
   } catch (error) {
     response = { statusCode: 599, thrown: String(error?.name) }
   }
-  return { ms: performance.now() - started, status: statusOf(response) }
+  const ms = performance.now() - started
+  const cpu = process.cpuUsage(cpuBefore)
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, status: statusOf(response) }
 }
 
 // the process's resident-set high-water mark. Linux's VmHWM starts afresh at exec, unlike
@@ -54,24 +60,40 @@ function peakRssKiB() {
   return Number(match[1])
 }
 
-// the SDK keeps its sockets open (a Lambda container would be frozen here): exit once sent.
-function report(result) {
-  process.send(result, () => process.exit(0))
+function send(message) {
+  writeSync(3, `${JSON.stringify(message)}\n`)
 }
 
+// the SDK keeps its sockets open (a Lambda container would be frozen here): exit once sent.
+function report(result) {
+  send(result)
+  process.exit(0)
+}
+
+// blocks until the parent writes a byte to stdin (a pipe may be non-blocking: then poll)
 function waitForParent() {
-  return new Promise((resolve) => process.once('message', resolve))
+  const byte = Buffer.alloc(1)
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  for (;;) {
+    try {
+      if (readSync(0, byte, 0, 1, null) === 1) return
+    } catch (error) {
+      if (error?.code !== 'EAGAIN') throw error
+    }
+    Atomics.wait(pause, 0, 0, 2)
+  }
 }
 
 const { handler } = await import(pathToFileURL(process.env.BENCH_BUNDLE ?? '').href)
 if (process.env.BENCH_MODE === 'first') {
   const { status } = await invoke(handler, 0)
   const sinceStart = performance.now()
-  report({ status, sinceStart, maxRssKiB: peakRssKiB() })
+  const cpu = process.cpuUsage()
+  report({ status, sinceStart, cpuMs: (cpu.user + cpu.system) / 1000, maxRssKiB: peakRssKiB() })
 } else {
   const warm = await invoke(handler, 0)
-  process.send({ phase: 'warm', status: warm.status })
-  await waitForParent()
+  send({ phase: 'warm', status: warm.status })
+  waitForParent()
   const first = await invoke(handler, 1)
   const second = await invoke(handler, 2)
   report({ warm, first, second, maxRssKiB: peakRssKiB() })
