@@ -9,9 +9,10 @@
 // results go to the parent as JSON lines on fd 3 (the handler's own logs use stdout), and the parent
 // says "go" on stdin: no IPC channel, whose setup (child_process and its streams) would be
 // measured with the bundle although no Lambda container has one.
-import { readFileSync, readSync, writeSync } from 'node:fs'
-import { performance } from 'node:perf_hooks'
-import { pathToFileURL } from 'node:url'
+// builtins as module objects, not ES imports (whose namespaces cost an ES facade each): the harness
+// should add as little as it can to what every measured process pays.
+const { readFileSync, readSync, writeSync } = process.getBuiltinModule('node:fs')
+const { pathToFileURL } = process.getBuiltinModule('node:url')
 
 const events = JSON.parse(process.env.BENCH_EVENTS ?? '[]')
 
