@@ -152,6 +152,22 @@ function lambdaContext(route: Route, requestId: string): Context {
   }
 }
 
+// the path only: a query string is the client's, and could hold anything
+function logWhenDone(
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestId: string,
+  requestLog: (line: string) => void,
+) {
+  const started = performance.now()
+  response.once('close', () => {
+    const path = (request.url ?? '/').split('?')[0]
+    const status = response.writableFinished ? String(response.statusCode) : 'closed'
+    const ms = Math.round(performance.now() - started)
+    requestLog(`${request.method} ${path} ${status} ${ms}ms ${requestId}`)
+  })
+}
+
 /** Options of {@link startHttpGateway}. */
 export interface HttpGatewayOptions {
   routes: readonly Route[]
@@ -166,6 +182,8 @@ export interface HttpGatewayOptions {
    * default API Gateway's 29 s.
    */
   requestTimeoutMs?: number
+  /** Called with one line per request: method, path, status, milliseconds and request id. */
+  requestLog?: (line: string) => void
 }
 
 /** A running local API Gateway. */
@@ -186,6 +204,7 @@ export async function startHttpGateway({
   port = 0,
   maxBodyBytes = GATEWAY_MAX_BODY_BYTES,
   requestTimeoutMs = GATEWAY_REQUEST_TIMEOUT_MS,
+  requestLog,
 }: HttpGatewayOptions): Promise<HttpGateway> {
   const serverOptions = {
     requestTimeout: requestTimeoutMs,
@@ -195,6 +214,7 @@ export async function startHttpGateway({
   }
   const server = createServer(serverOptions, async (request, response) => {
     const requestId = randomUUID()
+    if (requestLog) logWhenDone(request, response, requestId, requestLog)
     try {
       const url = new URL(request.url ?? '/', 'http://localhost')
       const candidates = routes.flatMap((route) => {
