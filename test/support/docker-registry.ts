@@ -50,6 +50,8 @@ const STARTUP_TIMEOUT_MS = 10_000
 
 /** How the registry authenticates. */
 export type DockerRegistryAuth =
+  /** No authentication, like `docker run registry:2`. */
+  | { kind: 'none' }
   | { kind: 'htpasswd' }
   | {
       kind: 'token'
@@ -79,6 +81,7 @@ export async function findFreePort(): Promise<number> {
 }
 
 function authConfig(auth: DockerRegistryAuth): string {
+  if (auth.kind === 'none') return ''
   if (auth.kind === 'htpasswd') {
     return [
       'auth:',
