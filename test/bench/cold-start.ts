@@ -1,4 +1,7 @@
+import { rmSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { dirname } from 'node:path'
+import { removeCdkOutdirs } from '../support/cdk-outdir.ts'
 import { validCreateBody } from '../support/credential-inputs.ts'
 import { startFaultProxy } from '../support/fault-proxy.ts'
 import { startTestStack } from '../support/test-stack.ts'
@@ -43,7 +46,8 @@ async function closedLoopbackPort(): Promise<number> {
 }
 
 process.stdout.write(`cold start: building bundles and starting the local servers…\n`)
-const bundles: BenchBundle[] = [await buildNaiveBundle(), ...buildFunctionBundles()]
+const naive = await buildNaiveBundle()
+const bundles: BenchBundle[] = [naive, ...buildFunctionBundles()]
 const stack = await startTestStack()
 const proxy = await startFaultProxy(stack.dynamoDb.endpoint)
 const unreachableRegistry = `127.0.0.1:${await closedLoopbackPort()}`
@@ -199,6 +203,8 @@ for (let run = 0; run < INVOKE_RUNS; run += 1) {
 
 await proxy.close()
 await stack.close()
+removeCdkOutdirs()
+rmSync(dirname(naive.file), { recursive: true, force: true })
 
 const median = (metric: string, clock: Clock | 'mib', name: string) =>
   summary(metric, clock, name)?.median ?? Number.NaN

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -49,11 +49,18 @@ function runWithBundle(
   })
 }
 
+const temporaryHomes: string[] = []
+
+afterAll(() => {
+  for (const home of temporaryHomes) rmSync(home, { recursive: true, force: true })
+})
+
 beforeAll(() => {
   const bundles = synthesizeBundles({ fixture: ENTRY, create: CREATE_ENTRY })
   fixture = bundles.get('fixture') as SynthesizedBundle
   create = bundles.get('create') as SynthesizedBundle
   emptyHome = mkdtempSync(join(tmpdir(), 'bundle-home-'))
+  temporaryHomes.push(emptyHome)
 })
 
 describe('the credential chain of a Lambda bundle', () => {
@@ -111,6 +118,7 @@ describe('the credential chain of a Lambda bundle', () => {
   it('looks nowhere else: a shared credentials file, which the full chain would read, is ignored', async () => {
     authorizations.length = 0
     const home = mkdtempSync(join(tmpdir(), 'bundle-home-aws-'))
+    temporaryHomes.push(home)
     mkdirSync(join(home, '.aws'))
     writeFileSync(
       join(home, '.aws', 'credentials'),

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { App, Stack } from 'aws-cdk-lib'
 import { RegistryFunction } from '../../infra/constructs/registry-function.ts'
+import { cdkOutdir } from './cdk-outdir.ts'
 
 /** A bundle as `cdk synth` built it. */
 export interface SynthesizedBundle {
@@ -22,12 +22,11 @@ interface TemplateFunction {
 
 /**
  * Builds bundles exactly as `cdk synth` does: one {@link RegistryFunction} per entry in a
- * throwaway app (local esbuild, never Docker), so what is measured or tested is the construct's own
+ * throwaway app (local esbuild, never Docker; in a {@link cdkOutdir} folder), so what is measured or tested is the construct's own
  * bundling and environment rather than a copy of them. Keys name the entries.
  */
 export function synthesizeBundles(entries: Record<string, string>): Map<string, SynthesizedBundle> {
-  const outdir = mkdtempSync(join(tmpdir(), 'registry-function-bundles-'))
-  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } })
+  const app = new App({ outdir: cdkOutdir(), context: { 'aws:cdk:enable-asset-metadata': true } })
   const stack = new Stack(app, 'Bundles')
   const names = new Map<string, string>()
   for (const [index, [name, entry]] of Object.entries(entries).entries()) {
