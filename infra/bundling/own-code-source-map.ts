@@ -107,15 +107,14 @@ export interface SourceMapV3 {
 }
 
 /**
- * Reduces a bundle's source map to the project's own code: every segment of our sources is kept
- * (exact line and column), while each run of dependency code keeps only its first segment, so a
- * stack frame in our code names its TypeScript file and line, and a frame inside a dependency
- * still names the dependency's file (at the line where that run of its code starts) rather than
- * borrowing a neighbour's position. Node decodes the whole map the first time it formats a stack
- * (a container's first logged error), and dependencies are nine tenths of the segments: without
- * them that first error costs a few milliseconds instead of tens. `sourcesContent` is dropped (a
- * stack trace needs positions, not sources), and `sources` and `names` keep only the entries
- * still referenced.
+ * Reduces a bundle's source map to what a stack trace needs: for our sources the first segment of
+ * each original line (a frame names its TypeScript file and line; the column is that of the line's
+ * first mapped token), and for each run of dependency code its first segment only, so a frame
+ * inside a dependency still names the dependency's file (at the line where that run starts)
+ * rather than borrowing a neighbour's position. Node decodes a whole map the first time it formats
+ * a stack (a container's first logged error), and that decoding grows with the segments: esbuild
+ * writes one per token, about forty times as many. `sourcesContent` is dropped (a stack trace
+ * needs positions, not sources), and `sources` and `names` keep only the entries still referenced.
  */
 export function toOwnCodeSourceMap(map: SourceMapV3): SourceMapV3 {
   const names = Array.isArray(map.names) ? (map.names as string[]) : []
@@ -134,11 +133,15 @@ export function toOwnCodeSourceMap(map: SourceMapV3): SourceMapV3 {
   const lines = decodeMappings(map.mappings).map((segments) => {
     const kept: Segment[] = []
     let inDependency = false
+    let previous: Segment | undefined
     for (const segment of segments) {
       const source = segment.source === undefined ? undefined : map.sources[segment.source]
       const isDependency = source?.includes('node_modules/') === true
-      const startsRun = !isDependency || !inDependency
+      const startsRun = isDependency
+        ? !inDependency
+        : previous === undefined || previous.source !== segment.source || previous.line !== segment.line
       inDependency = isDependency
+      previous = segment
       if (!startsRun) continue
       if (segment.source === undefined) {
         kept.push(segment)

@@ -6,7 +6,8 @@ import {
   toOwnCodeSourceMap,
 } from '../../infra/bundling/own-code-source-map.ts'
 
-// one generated line: our code at columns 0 and 10, a dependency from 20 to 40, our code again at 50
+// one generated line: our code at columns 0, 5 (same original line) and 10, a dependency from 20
+// to 40, our code again at 50
 const map = {
   version: 3 as const,
   sources: ['../shared/a.ts', '../node_modules/dep/index.js', '../functions/b.ts'],
@@ -15,6 +16,7 @@ const map = {
   mappings: encodeMappings([
     [
       { generatedColumn: 0, source: 0, line: 4, column: 2, name: 0 },
+      { generatedColumn: 5, source: 0, line: 4, column: 9 },
       { generatedColumn: 10, source: 0, line: 5, column: 0 },
       { generatedColumn: 20, source: 1, line: 100, column: 7, name: 1 },
       { generatedColumn: 30, source: 1, line: 101, column: 3 },
@@ -55,7 +57,8 @@ describe('toOwnCodeSourceMap', () => {
   const own = toOwnCodeSourceMap(map)
   const consumer = new SourceMap(own as never)
 
-  it('maps positions in our code exactly as before', () => {
+  it('maps positions in our code to their file and line', () => {
+    expect(consumer.findEntry(0, 7)).toMatchObject({ originalSource: '../shared/a.ts', originalLine: 4 })
     expect(consumer.findEntry(0, 12)).toMatchObject({ originalSource: '../shared/a.ts', originalLine: 5 })
     expect(consumer.findEntry(0, 55)).toMatchObject({
       originalSource: '../functions/b.ts',
@@ -72,7 +75,7 @@ describe('toOwnCodeSourceMap', () => {
     })
   })
 
-  it('keeps one segment per run of dependency code', () => {
+  it('keeps one segment per original line of our code and per run of dependency code', () => {
     expect(decodeMappings(own.mappings)[0]?.map((segment) => segment.generatedColumn)).toEqual([
       0, 10, 20, 50,
     ])
