@@ -1,4 +1,7 @@
 import * as v from 'valibot'
+import { providerUsernameRefusal } from './registry-username.ts'
+import { GOOGLE_KEY_SECRET_MAX_LENGTH, secretIssues } from './short-lived-credentials.ts'
+import { USERNAME_MAX_LENGTH, usernameRefusal } from './username-characters.ts'
 
 /**
  * The registry providers a credential can be for, exactly as the Sevalla v3 contract lists them.
@@ -41,16 +44,46 @@ const name = v.pipe(
   v.minLength(1, 'must be at least 1 character long'),
   v.maxLength(255, 'must be at most 255 characters long'),
 )
+// the contract's pattern, widened (an extension) to the usernames registries really issue; the
+// field checks what no registry can use, the provider's formats are checked with the registry
+// (see registry-username.ts). Documented as the contract's pattern or the extension's.
 const username = v.pipe(
   v.string('must be a string'),
-  v.regex(
-    USERNAME_PATTERN,
-    'must be 1 to 39 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+  v.check(
+    (value) => usernameRefusal(value) === undefined,
+    (issue) => usernameRefusal(issue.input) ?? '',
   ),
+  v.metadata({
+    anyOf: [
+      { pattern: USERNAME_PATTERN.source },
+      {
+        pattern: '^[!-9;-~]+$',
+        maxLength: USERNAME_MAX_LENGTH,
+        description:
+          "Extension: the usernames registries really issue (GitLab deploy tokens, Google's `_json_key`, robot accounts, access key ids), up to 255 printable ASCII characters without `:`; which formats a provider accepts is in the README",
+      },
+    ],
+  }),
 )
+// the contract's pattern, widened (an extension) for `gcr` service-account keys only: the field
+// bounds the length, the credential's registry and username decide the rest (secretIssues).
 const secret = v.pipe(
   v.string('must be a string'),
-  v.regex(SECRET_PATTERN, 'must be 8 to 128 characters long, without line breaks'),
+  v.check(
+    (value) => value.length <= GOOGLE_KEY_SECRET_MAX_LENGTH,
+    `must be at most ${GOOGLE_KEY_SECRET_MAX_LENGTH} characters long`,
+  ),
+  v.metadata({
+    anyOf: [
+      { pattern: SECRET_PATTERN.source },
+      {
+        minLength: 8,
+        maxLength: GOOGLE_KEY_SECRET_MAX_LENGTH,
+        description:
+          'Extension: with registry `gcr` and username `_json_key` (or `_json_key_base64`), a Google service-account key file (or its base64) of up to 16384 characters',
+      },
+    ],
+  }),
 )
 const registry = v.picklist(REGISTRY_PROVIDERS, `must be one of ${REGISTRY_PROVIDERS.join(', ')}`)
 
@@ -60,33 +93,68 @@ const unknownProperty = (issue: v.StrictObjectIssue) => {
   return issue.path ? 'is required' : 'must be a JSON object'
 }
 
+interface CredentialFields {
+  name: string
+  registry: RegistryProvider
+  username: string
+  secret: string
+}
+
+// the checks that need two fields: a username the provider issues, a secret its username means.
+// It runs even when another field failed, so every failing field is listed at once; a field its
+// own schema refused is not refused twice.
+const credentialFields = v.rawCheck<CredentialFields>(({ dataset, addIssue }) => {
+  // possibly untyped: the fields are read as they came
+  const value = dataset.value as unknown
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return
+  const registry = (value as Record<string, unknown>).registry ?? 'dockerHub'
+  const { username, secret } = value as Record<string, unknown>
+  if (!(REGISTRY_PROVIDERS as readonly unknown[]).includes(registry)) return
+  if (typeof username !== 'string' || usernameRefusal(username) !== undefined) return
+  const provider = registry as RegistryProvider
+  const usernameIssue = providerUsernameRefusal(provider, username)
+  if (usernameIssue)
+    addIssue({ message: usernameIssue, path: [fieldPath(value as Record<string, unknown>, 'username')] })
+  if (typeof secret !== 'string' || secret.length > GOOGLE_KEY_SECRET_MAX_LENGTH) return
+  for (const issue of secretIssues(provider, username, secret)) {
+    addIssue({ message: issue.message, path: [fieldPath(value as Record<string, unknown>, 'secret')] })
+  }
+})
+
+function fieldPath(input: Record<string, unknown>, key: string) {
+  return { type: 'object', origin: 'value', input, key, value: input[key] } as const
+}
+
 /** The body of `POST /v3/docker-registries`. */
-export const CreateDockerRegistryInput = v.strictObject(
-  {
-    name: v.pipe(
-      name,
-      v.description('Human-readable name for the Docker registry credential'),
-      v.examples(['My Docker Hub']),
-    ),
-    registry: v.pipe(
-      v.optional(registry, 'dockerHub'),
-      v.description(REGISTRY_DESCRIPTION),
-      v.examples(['dockerHub']),
-    ),
-    username: v.pipe(
-      username,
-      v.description('Username or access key used to authenticate with the Docker registry'),
-      v.examples(['my-docker-user']),
-    ),
-    secret: v.pipe(
-      secret,
-      v.description(
-        'Password or access token used to authenticate with the Docker registry. Stored encrypted at rest.',
+export const CreateDockerRegistryInput = v.pipe(
+  v.strictObject(
+    {
+      name: v.pipe(
+        name,
+        v.description('Human-readable name for the Docker registry credential'),
+        v.examples(['My Docker Hub']),
       ),
-      v.examples(['my-secret-token']),
-    ),
-  },
-  unknownProperty,
+      registry: v.pipe(
+        v.optional(registry, 'dockerHub'),
+        v.description(REGISTRY_DESCRIPTION),
+        v.examples(['dockerHub']),
+      ),
+      username: v.pipe(
+        username,
+        v.description('Username or access key used to authenticate with the Docker registry'),
+        v.examples(['my-docker-user']),
+      ),
+      secret: v.pipe(
+        secret,
+        v.description(
+          'Password or access token used to authenticate with the Docker registry. Stored encrypted at rest.',
+        ),
+        v.examples(['my-secret-token']),
+      ),
+    },
+    unknownProperty,
+  ),
+  credentialFields,
 )
 /** A validated create body, with `registry` defaulted. */
 export type CreateDockerRegistryInput = v.InferOutput<typeof CreateDockerRegistryInput>

@@ -283,9 +283,10 @@ const DIGITS_ONLY = /^\^\\d(\{\d+(,\d*)?\}|\+)\$$/
 const conversion: ConversionConfig = {
   target: 'draft-2020-12',
   errorMode: 'throw',
-  // a `check` only narrows what the documented type and length already say (a host's port range)
+  // a `check` only narrows what the documented type and length already say (a host's port range);
+  // a `raw_check` of a whole body checks what its fields' documented anyOf already describes
   // and `to_lower_case` only normalises an id the pattern already accepts in either case
-  ignoreActions: ['check', 'to_lower_case'],
+  ignoreActions: ['check', 'raw_check', 'to_lower_case'],
   overrideAction: ({ valibotAction, jsonSchema }) => {
     if (valibotAction.type !== 'to_number') return undefined
     const { type, pattern, ...annotations } = jsonSchema

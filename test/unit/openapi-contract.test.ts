@@ -24,6 +24,13 @@ const EXTRA_OPTIONAL_PARAMETERS: Record<string, string[]> = {
   'POST /docker-registries': ['query:verify', 'query:registry_host', 'header:idempotency-key'],
 }
 
+/**
+ * Request fields ours widens, as documented extensions: ours is `anyOf` of exactly the
+ * reference's constraint and one alternative described as an extension, so every value the
+ * reference accepts stays accepted.
+ */
+const WIDENED_REQUEST_FIELDS = ['username', 'secret']
+
 type Json = Record<string, any>
 type Mode = 'same' | 'narrower'
 
@@ -97,11 +104,23 @@ function schemaDifferences(
   extensions: readonly string[] = [],
   path: readonly string[] = [],
 ): string[] {
-  const mine = deref(oursDocument, ourSchema) ?? {}
+  let mine = deref(oursDocument, ourSchema) ?? {}
   const theirs = deref(reference, theirSchema) ?? {}
   const field = path.join('.').replaceAll('.[]', '[]')
   const at = (keyword: string) => `${where}${field ? ` ${field}` : ''}: ${keyword}`
   const differences: string[] = []
+  if (mode === 'same' && mine.anyOf !== undefined && WIDENED_REQUEST_FIELDS.includes(field)) {
+    const [contract, extension, ...more] = mine.anyOf as Json[]
+    const widening =
+      more.length === 0 &&
+      equal(contract, { pattern: theirs.pattern }) &&
+      typeof extension?.description === 'string' &&
+      extension.description.startsWith('Extension:')
+    if (!widening) differences.push(`${at('anyOf')} is not the reference's pattern or one extension`)
+    const { anyOf: _, ...rest } = mine
+    // a pattern beside the anyOf would apply as well, so it is compared as it stands
+    mine = { ...rest, pattern: rest.pattern ?? contract?.pattern }
+  }
   const differ = (keyword: string) =>
     differences.push(
       `${at(keyword)} is ${show(mine[keyword])} in ours, ${show(theirs[keyword])} in the reference`,
@@ -363,6 +382,49 @@ describe('the comparison with the reference', () => {
     expect(requestBodyDifferences(document, 'POST /docker-registries')).toEqual([
       expect.stringContaining('username: pattern'),
     ])
+  })
+
+  it('allows the documented username widening: the reference pattern or the extension', () => {
+    const username = ours.components.schemas.CreateDockerRegistryInput.properties.username
+
+    expect(username.anyOf[0]).toEqual({
+      pattern:
+        reference.paths['/docker-registries'].post.requestBody.content['application/json'].schema.properties
+          .username.pattern,
+    })
+  })
+
+  it('notices a widening that no longer keeps the reference pattern', () => {
+    const document = mutated((d) => {
+      d.components.schemas.CreateDockerRegistryInput.properties.username.anyOf[0].pattern = '^[a-z]+$'
+    })
+
+    expect(requestBodyDifferences(document, 'POST /docker-registries')).toContainEqual(
+      expect.stringContaining('username: anyOf'),
+    )
+  })
+
+  it('notices a widening of a field that is not documented as widened', () => {
+    const document = mutated((d) => {
+      const name = d.components.schemas.CreateDockerRegistryInput.properties.name
+      name.anyOf = [{ minLength: 1 }, { description: 'Extension: anything' }]
+    })
+
+    expect(requestBodyDifferences(document, 'POST /docker-registries')).toContainEqual(
+      expect.stringContaining('name: anyOf'),
+    )
+  })
+
+  it('notices a second extension alternative', () => {
+    const document = mutated((d) => {
+      d.components.schemas.UpdateDockerRegistryInput.properties.secret.anyOf.push({
+        description: 'Extension: more',
+      })
+    })
+
+    expect(requestBodyDifferences(document, 'PATCH /docker-registries/{id}')).toContainEqual(
+      expect.stringContaining('secret: anyOf'),
+    )
   })
 
   it('notices a changed parameter default', () => {
