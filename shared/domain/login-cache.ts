@@ -26,6 +26,8 @@ export interface LoginCacheKey {
 
 /** A cache of exchanged logins. */
 export interface LoginCache {
+  /** The cached login of `key` while it is fresh (or being exchanged), else undefined. */
+  peek(key: LoginCacheKey): Promise<ShortLivedLogin> | undefined
   /**
    * The cached login of `key` while it has more than {@link LOGIN_REFRESH_MARGIN_MS} left, else
    * the result of `exchange` (cached when it lives long enough). Concurrent calls for one key
@@ -60,6 +62,10 @@ export function createLoginCache(
   }
 
   return {
+    peek(key) {
+      const cached = entries.get(keyOf(key))
+      return cached && cached.freshUntil > clock().getTime() ? cached.login : undefined
+    },
     login(key, exchange) {
       const id = keyOf(key)
       const now = clock().getTime()

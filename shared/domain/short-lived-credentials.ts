@@ -72,11 +72,17 @@ export interface CredentialExchanger {
   exchange(request: ExchangeRequest): Promise<ShortLivedLogin>
 }
 
-/** The provider refused the stored credentials. `message` is safe to show the customer. */
+/**
+ * The provider refused the stored credentials. `detail`, when given, says why in words safe to
+ * show the customer (a fixed text, never a value); else the refusal is described by its kind.
+ */
 export class RegistryCredentialsRejectedError extends Error {
   override readonly name = 'RegistryCredentialsRejectedError'
-  constructor(message = 'The registry rejected the stored credentials', options?: { cause?: unknown }) {
-    super(message, options)
+  constructor(
+    readonly detail?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(detail ?? 'The registry rejected the stored credentials', options)
   }
 }
 
@@ -206,9 +212,18 @@ export function exchangeScope(
   return undefined
 }
 
+/** The kind of exchange of a credential that has an {@link exchangeScope}. */
+export function exchangeKind(credential: {
+  registry: RegistryProvider
+  username: string
+}): ExchangeRequest['kind'] {
+  if (credential.registry !== 'ecr') return 'googleKey'
+  return credential.username === ECR_ROLE_USERNAME ? 'ecrRole' : 'ecrKeyPair'
+}
+
 /** A message for the customer about a refused exchange, by kind. */
-export function rejectedMessage(request: ExchangeRequest): string {
-  switch (request.kind) {
+export function rejectedMessage(kind: ExchangeRequest['kind']): string {
+  switch (kind) {
     case 'ecrKeyPair':
       return 'AWS rejected the stored access key pair for ECR.'
     case 'ecrRole':
