@@ -17,6 +17,7 @@ import {
   ListDockerRegistriesQuery,
   UpdateDockerRegistryInput,
 } from '../domain/docker-registry.ts'
+import { ExternalIdentity } from '../domain/external-identity.ts'
 import {
   CreateDockerRegistryQuery,
   UpdateDockerRegistryQuery,
@@ -107,6 +108,7 @@ const componentSchemas = {
   DockerRegistryPage,
   DockerRegistrySummary,
   Error: ErrorBodySchema,
+  ExternalIdentity,
   OpenApiDocument: OpenApiDocumentSchema,
   UpdateDockerRegistryInput,
   VerificationReport,
@@ -181,6 +183,17 @@ const operationDocs: { [K in keyof typeof routes]: OperationDocs } = {
     tag: TAG_REGISTRIES,
     path: CredentialPathParameters,
     success: { status: 200, description: 'What the registry said', body: 'VerificationReport' },
+  },
+  getExternalId: {
+    summary: 'Get your ExternalId for ECR roles (extension)',
+    description:
+      "The ExternalId this service sends whenever it assumes one of your IAM roles for an `ecr` credential with username `assume-role` (the secret is the role's ARN), the roles of this service that assume it, and a trust policy requiring both. The service refuses a role whose trust does not require the ExternalId. Not part of the Sevalla v3 API.",
+    tag: TAG_REGISTRIES,
+    success: {
+      status: 200,
+      description: 'Your ExternalId and the trust policy to paste',
+      body: 'ExternalIdentity',
+    },
   },
   getOpenApiDocument: {
     summary: 'Get this OpenAPI document',
