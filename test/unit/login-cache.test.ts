@@ -121,6 +121,18 @@ describe('resolveCredential with the login cache', () => {
     expect(result).toMatchObject({ ok: false, error: { code: 'not_found' } })
   })
 
+  it("never hands another company a login cached for this company's credential id", async () => {
+    await resolve()
+
+    const result = await resolveCredential(ports, {
+      company_id: '7d1f0b6a-3e2c-4a8b-9c5d-2e4f6a8b0c12',
+      docker_registry_credential_id: credentialId,
+      image: `${HOST}/app:1.0`,
+    })
+
+    expect(result).toMatchObject({ ok: false, error: { code: 'not_found' } })
+  })
+
   it('keeps a login per region', async () => {
     await resolve()
 
