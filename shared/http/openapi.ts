@@ -40,9 +40,7 @@ const InputIssueSchema = v.strictObject({
   message: v.pipe(
     v.string(),
     v.description('What is wrong with the field; never quotes the value received'),
-    v.examples([
-      'must be 1 to 39 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
-    ]),
+    v.examples(['must not contain ":" (Basic auth puts it between the username and the password)']),
   ),
 })
 
