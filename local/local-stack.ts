@@ -8,6 +8,7 @@ import { type Route, routeList } from '../shared/http/routes.ts'
 import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
+import { LocalSettingError } from './settings.ts'
 
 /** Settings of the local stack; `npm start` reads them from the environment. */
 export interface LocalStackOptions {
@@ -28,6 +29,8 @@ export interface LocalStackOptions {
    * (a fault-injecting proxy in front of it, say). The stack's own setup uses the real one.
    */
   interpose?: (service: 'dynamodb' | 'kms', endpoint: string) => Promise<string>
+  /** Called with one line per API request (`npm start` prints them). */
+  requestLog?: (line: string) => void
 }
 
 /** A running local stack. */
@@ -77,7 +80,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tableName = DEFAULT_LOCAL_TABLE,
   } = options
   if (options.apiKey !== undefined && !isWellFormedApiKey(options.apiKey)) {
-    throw new Error('LOCAL_API_KEY must look like rcs_ followed by 43 base64url characters')
+    throw new LocalSettingError(
+      'LOCAL_API_KEY',
+      'LOCAL_API_KEY must be rcs_ followed by 43 base64url characters',
+    )
   }
   if (dataDir) mkdirSync(dataDir, { recursive: true })
 
@@ -129,7 +135,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     return handler
   }
-  const gateway = await startHttpGateway({ routes: routeList, loadHandler, host, port })
+  const gateway = await startHttpGateway({
+    routes: routeList,
+    loadHandler,
+    host,
+    port,
+    ...(options.requestLog ? { requestLog: options.requestLog } : {}),
+  })
 
   return {
     baseUrl: `${gateway.baseUrl}/v3`,
@@ -158,7 +170,12 @@ async function ensureDevelopmentKey(
   const { key, hash } = fixedKey ? { key: fixedKey, hash: hashApiKey(fixedKey) } : generateApiKey()
   const existing = await store.find(hash)
   if (existing) {
-    if (existing.companyId !== companyId) throw new Error('LOCAL_API_KEY already belongs to another company')
+    if (existing.companyId !== companyId) {
+      throw new LocalSettingError(
+        'LOCAL_API_KEY',
+        'LOCAL_API_KEY already belongs to another company in LOCAL_DATA_DIR; set LOCAL_COMPANY_ID to that company, or use another key',
+      )
+    }
     return key
   }
   await store.create({

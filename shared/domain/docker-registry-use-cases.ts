@@ -132,17 +132,22 @@ function plainChanges(current: CredentialSummary, input: UpdateDockerRegistryInp
   if (input.registry !== undefined && input.registry !== current.registry) changes.registry = input.registry
   if (input.username !== undefined && input.username !== current.username) changes.username = input.username
   if (changes.registry !== undefined && current.registryHost !== undefined) {
-    throw new InvalidInputError([
-      {
-        path: 'registry',
-        message: `cannot change: the credential is pinned to ${current.registryHost}; create a new credential instead`,
-      },
-    ])
+    // the reason goes in the top-level message too: some clients (the Terraform provider) show only that
+    throw new InvalidInputError(
+      [
+        {
+          path: 'registry',
+          message: `cannot change: the credential is pinned to ${current.registryHost}; create a new credential instead`,
+        },
+      ],
+      `Bad request: the registry of a credential pinned to ${current.registryHost} cannot change; create a new credential instead.`,
+    )
   }
   if (changes.registry !== undefined && input.secret === undefined) {
-    throw new InvalidInputError([
-      { path: 'secret', message: 'is required with a new registry: a secret belongs to its registry' },
-    ])
+    throw new InvalidInputError(
+      [{ path: 'secret', message: 'is required with a new registry: a secret belongs to its registry' }],
+      'Bad request: changing registry needs a new secret in the same request; a secret belongs to its registry.',
+    )
   }
   credentialIssues(current, input)
   return changes
@@ -166,7 +171,11 @@ function credentialIssues(current: CredentialSummary, input: UpdateDockerRegistr
       message: 'is required with this username: it changes what the secret is (a role ARN, a key)',
     })
   }
-  if (issues.length > 0) throw new InvalidInputError(issues)
+  if (issues.length > 0) {
+    // the reasons in the top-level message too, as above: some clients show only that
+    const reasons = issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')
+    throw new InvalidInputError(issues, `Bad request: ${reasons}.`)
+  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import * as v from 'valibot'
 import { providerUsernameRefusal } from './registry-username.ts'
-import { GOOGLE_KEY_SECRET_MAX_LENGTH, secretIssues } from './short-lived-credentials.ts'
+import { secretIssues } from './short-lived-credentials.ts'
 import { USERNAME_MAX_LENGTH, usernameRefusal } from './username-characters.ts'
 
 /**
@@ -22,8 +22,21 @@ export type RegistryProvider = (typeof REGISTRY_PROVIDERS)[number]
 /** The username pattern of the contract, verbatim. */
 export const USERNAME_PATTERN = /^(?=.{1,39}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/
 
-/** The secret pattern of the contract, verbatim. */
-export const SECRET_PATTERN = /^.{8,128}$/
+/**
+ * The secret pattern of the contract, with the `u` flag: JSON Schema (and so Sevalla's own
+ * validator, ajv, Schemathesis) matches patterns by code point, so `.` is one code point, an
+ * emoji included. The published document carries its source, `^.{8,128}$`, verbatim.
+ */
+export const SECRET_PATTERN = /^.{8,128}$/u
+
+/**
+ * The longest secret accepted (an extension), and only for a `gcr` service-account key
+ * (`_json_key`, `_json_key_base64`): a key file is about 2.3 KB; every other secret is `SECRET_PATTERN`.
+ */
+export const GOOGLE_KEY_SECRET_MAX_LENGTH = 16_384
+
+/** The usernames of a `gcr` credential whose secret is a service-account key. */
+export const GOOGLE_KEY_USERNAMES = ['_json_key', '_json_key_base64'] as const
 
 /** The uuid pattern the contract uses for ids (any RFC 9562 version, plus nil and max). */
 export const UUID_PATTERN =
@@ -36,13 +49,45 @@ export const TIMESTAMP_PATTERN =
 const REGISTRY_DESCRIPTION =
   'Docker registry provider. `dockerHub` - Docker Hub. `gcr` - Google Container Registry. `ecr` - Amazon Elastic Container Registry. `github` - GitHub Container Registry. `gitlab` - GitLab Container Registry. `digitalOcean` - DigitalOcean Container Registry. `custom` - a self-hosted or third-party registry.'
 
+/** How many code points a string has: what JSON Schema's `minLength` and `maxLength` count. */
+export function codePointLength(text: string): number {
+  let length = 0
+  for (const _ of text) length += 1
+  return length
+}
+
+// in `u` mode a surrogate range matches only a surrogate without its pair
+const NUL_OR_LONE_SURROGATE = /[\0\uD800-\uDFFF]/u
+
+/**
+ * Whether a string can be stored and echoed: no NUL, no unpaired surrogate (strict JSON parsers
+ * refuse a document that holds one, so a name with one would break every client that lists it).
+ */
+export function isWellFormedText(text: string): boolean {
+  return !NUL_OR_LONE_SURROGATE.test(text)
+}
+
+const wellFormed = v.check<string, string>(
+  isWellFormedText,
+  'must not contain NUL or unpaired surrogate characters',
+)
+
+// a length in code points, documented as the JSON Schema keyword that counts the same way
+// (valibot's own length actions count UTF-16 code units: 128 emoji would be 256).
+const codePointsAtLeast = (minimum: number, message: string) =>
+  v.check<string, string>((text) => codePointLength(text) >= minimum, message)
+const codePointsAtMost = (maximum: number, message: string) =>
+  v.check<string, string>((text) => codePointLength(text) <= maximum, message)
+
 // every message is written here rather than left to valibot's defaults: those quote the received
 // value, and for `secret` that value is the credential itself (threat: a secret echoed into a 400
 // body or a log line).
 const name = v.pipe(
   v.string('must be a string'),
-  v.minLength(1, 'must be at least 1 character long'),
-  v.maxLength(255, 'must be at most 255 characters long'),
+  wellFormed,
+  codePointsAtLeast(1, 'must be at least 1 character long'),
+  codePointsAtMost(255, 'must be at most 255 characters long'),
+  v.metadata({ minLength: 1, maxLength: 255 }),
 )
 // the contract's pattern, widened (an extension) to the usernames registries really issue; the
 // field checks what no registry can use, the provider's formats are checked with the registry
@@ -69,8 +114,9 @@ const username = v.pipe(
 // bounds the length, the credential's registry and username decide the rest (secretIssues).
 const secret = v.pipe(
   v.string('must be a string'),
-  v.check(
-    (value) => value.length <= GOOGLE_KEY_SECRET_MAX_LENGTH,
+  wellFormed,
+  codePointsAtMost(
+    GOOGLE_KEY_SECRET_MAX_LENGTH,
     `must be at most ${GOOGLE_KEY_SECRET_MAX_LENGTH} characters long`,
   ),
   v.metadata({
@@ -115,7 +161,12 @@ const credentialFields = v.rawCheck<CredentialFields>(({ dataset, addIssue }) =>
   const usernameIssue = providerUsernameRefusal(provider, username)
   if (usernameIssue)
     addIssue({ message: usernameIssue, path: [fieldPath(value as Record<string, unknown>, 'username')] })
-  if (typeof secret !== 'string' || secret.length > GOOGLE_KEY_SECRET_MAX_LENGTH) return
+  if (
+    typeof secret !== 'string' ||
+    !isWellFormedText(secret) ||
+    codePointLength(secret) > GOOGLE_KEY_SECRET_MAX_LENGTH
+  )
+    return
   for (const issue of secretIssues(provider, username, secret)) {
     addIssue({ message: issue.message, path: [fieldPath(value as Record<string, unknown>, 'secret')] })
   }
@@ -155,6 +206,18 @@ export const CreateDockerRegistryInput = v.pipe(
     unknownProperty,
   ),
   credentialFields,
+  // the published schema says what the API checks: the contract's secret pattern, unless the
+  // credential is a gcr service-account key (the one extension of the secret's length)
+  v.metadata({
+    if: {
+      not: {
+        properties: { registry: { const: 'gcr' }, username: { enum: [...GOOGLE_KEY_USERNAMES] } },
+        required: ['registry', 'username'],
+      },
+    },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's `then`, not a thenable (valibot never awaits metadata)
+    then: { properties: { secret: { pattern: SECRET_PATTERN.source } } },
+  }),
 )
 /** A validated create body, with `registry` defaulted. */
 export type CreateDockerRegistryInput = v.InferOutput<typeof CreateDockerRegistryInput>

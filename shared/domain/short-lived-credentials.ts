@@ -1,4 +1,10 @@
-import type { RegistryProvider } from './docker-registry.ts'
+import {
+  codePointLength,
+  GOOGLE_KEY_SECRET_MAX_LENGTH,
+  GOOGLE_KEY_USERNAMES,
+  type RegistryProvider,
+  SECRET_PATTERN,
+} from './docker-registry.ts'
 import type { InputIssue } from './errors.ts'
 import { ecrRegion } from './image-reference.ts'
 
@@ -12,14 +18,12 @@ import { ecrRegion } from './image-reference.ts'
 /** The username of an `ecr` credential whose secret is the ARN of a role to assume. */
 export const ECR_ROLE_USERNAME = 'assume-role'
 
-/** The usernames of a `gcr` credential whose secret is a service-account key. */
-export const GOOGLE_KEY_USERNAMES = ['_json_key', '_json_key_base64'] as const
-
 /** The username a Google access token is presented with. */
 export const GOOGLE_TOKEN_USERNAME = 'oauth2accesstoken'
 
-/** The longest secret accepted for a service-account key (a key is about 2.3 KB of JSON). */
-export const GOOGLE_KEY_SECRET_MAX_LENGTH = 16_384
+// docker-registry.ts imports this module: its values are read at call time only, never while
+// the modules are first evaluated.
+export { GOOGLE_KEY_SECRET_MAX_LENGTH, GOOGLE_KEY_USERNAMES } from './docker-registry.ts'
 
 /**
  * An IAM role ARN (`arn:aws:iam::123456789012:role/path/name`): partition, 12-digit account,
@@ -137,14 +141,14 @@ const SECRET_PATTERN_MESSAGE = 'must be 8 to 128 characters long, without line b
  */
 export function secretIssues(registry: RegistryProvider, username: string, secret: string): InputIssue[] {
   if (isGoogleKeyCredential(registry, username)) {
-    if (secret.length > GOOGLE_KEY_SECRET_MAX_LENGTH) {
+    if (codePointLength(secret) > GOOGLE_KEY_SECRET_MAX_LENGTH) {
       return [{ path: 'secret', message: `must be at most ${GOOGLE_KEY_SECRET_MAX_LENGTH} characters long` }]
     }
     return parseServiceAccountKey(username, secret)
       ? []
       : [{ path: 'secret', message: SERVICE_ACCOUNT_KEY_MESSAGE }]
   }
-  if (!/^.{8,128}$/.test(secret)) return [{ path: 'secret', message: SECRET_PATTERN_MESSAGE }]
+  if (!SECRET_PATTERN.test(secret)) return [{ path: 'secret', message: SECRET_PATTERN_MESSAGE }]
   if (registry === 'ecr' && username === ECR_ROLE_USERNAME && !ROLE_ARN_PATTERN.test(secret)) {
     return [
       {

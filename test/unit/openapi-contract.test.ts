@@ -109,6 +109,18 @@ function schemaDifferences(
   const field = path.join('.').replaceAll('.[]', '[]')
   const at = (keyword: string) => `${where}${field ? ` ${field}` : ''}: ${keyword}`
   const differences: string[] = []
+  if (mode === 'same' && path.length === 0 && (mine.if !== undefined || mine.then !== undefined)) {
+    // the create body's one conditional: the reference's secret pattern unless it is a gcr key
+    const { if: condition, then, ...rest } = mine
+    const narrowsBack =
+      equal(then, { properties: { secret: { pattern: theirs.properties?.secret?.pattern } } }) &&
+      condition?.not?.properties?.registry?.const === 'gcr' &&
+      equal(condition?.not?.required, ['registry', 'username']) &&
+      Object.keys(condition ?? {}).length === 1
+    if (!narrowsBack)
+      differences.push(`${at('if')} is not the reference's secret pattern for all but gcr keys`)
+    mine = rest
+  }
   if (mode === 'same' && mine.anyOf !== undefined && WIDENED_REQUEST_FIELDS.includes(field)) {
     const [contract, extension, ...more] = mine.anyOf as Json[]
     const widening =
@@ -412,6 +424,16 @@ describe('the comparison with the reference', () => {
 
     expect(requestBodyDifferences(document, 'POST /docker-registries')).toContainEqual(
       expect.stringContaining('name: anyOf'),
+    )
+  })
+
+  it('notices a body conditional that does not give back the reference secret pattern', () => {
+    const document = mutated((d) => {
+      d.components.schemas.CreateDockerRegistryInput.then.properties.secret.pattern = '^.{8,4096}$'
+    })
+
+    expect(requestBodyDifferences(document, 'POST /docker-registries')).toContainEqual(
+      expect.stringContaining(': if is not'),
     )
   })
 

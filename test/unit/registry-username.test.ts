@@ -1,3 +1,4 @@
+import ajvModule from 'ajv/dist/2020.js'
 import * as v from 'valibot'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { CreateDockerRegistryInput, type RegistryProvider } from '../../shared/domain/docker-registry.ts'
@@ -9,8 +10,11 @@ import {
   usernameFormatTable,
 } from '../../shared/domain/registry-username.ts'
 import { usernameRefusal } from '../../shared/domain/username-characters.ts'
+import { buildOpenApiDocument } from '../../shared/http/openapi.ts'
 import { fixedClock, InMemoryCredentialStore, RecordingSealer, sequentialIds } from '../support/fakes.ts'
 import { testServiceAccountKey } from '../support/service-account-key.ts'
+
+const Ajv2020 = ajvModule.default
 
 const create = (registry: RegistryProvider, username: string, secret = 'a-registry-secret') =>
   v.safeParse(CreateDockerRegistryInput, { name: 'n', registry, username, secret })
@@ -215,5 +219,40 @@ describe('CreateDockerRegistryInput, bodies that are not objects', () => {
     const result = v.safeParse(CreateDockerRegistryInput, body)
 
     expect((result.issues ?? []).map((issue) => v.getDotPath(issue) ?? '')).toEqual([''])
+  })
+})
+
+describe('the published create schema and the service-account key extension', () => {
+  const validatePublished = new Ajv2020({ strict: false }).compile(
+    (buildOpenApiDocument().components.schemas as Record<string, object>).CreateDockerRegistryInput as object,
+  )
+  const keyFile = testServiceAccountKey().json
+
+  it.each([
+    ['a gcr key file with _json_key', { registry: 'gcr', username: '_json_key', secret: keyFile }, true],
+    ['the same key file on dockerHub', { registry: 'dockerHub', username: 'me', secret: keyFile }, false],
+    [
+      'the same key file with oauth2accesstoken',
+      { registry: 'gcr', username: 'oauth2accesstoken', secret: keyFile },
+      false,
+    ],
+    [
+      'a contract secret on gcr with _json_key_base64',
+      { registry: 'gcr', username: '_json_key_base64', secret: 'x'.repeat(20) },
+      true,
+    ],
+  ] as const)('%s: the published schema accepts it %s', (_title, fields, accepted) => {
+    expect(validatePublished({ name: 'n', ...fields })).toBe(accepted)
+  })
+
+  it('accepts in the API what the published schema accepts, for a key file', () => {
+    expect(
+      v.safeParse(CreateDockerRegistryInput, {
+        name: 'n',
+        registry: 'gcr',
+        username: '_json_key',
+        secret: keyFile,
+      }).success,
+    ).toBe(true)
   })
 })
