@@ -6,15 +6,16 @@ import {
   resolveFailure,
 } from '../../shared/domain/resolve-credential.ts'
 import { describeError } from '../../shared/http/error-response.ts'
+import { credentialExchanger, loginCache } from '../../shared/runtime/credential-exchange.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
-import { ecrTokenExchanger } from '../../shared/runtime/ecr-tokens.ts'
 import { kms } from '../../shared/runtime/kms.ts'
 import { logger } from '../../shared/runtime/logger.ts'
 
 const ports = {
   store: credentialStore,
   opener: createKmsOpener({ kms }),
-  ecrTokens: ecrTokenExchanger,
+  exchanger: credentialExchanger,
+  logins: loginCache,
 }
 
 /**

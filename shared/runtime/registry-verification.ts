@@ -1,5 +1,5 @@
 import type { RegistryVerifier, VerificationPorts } from '../domain/verify-credential.ts'
-import { ecrTokenExchanger } from './ecr-tokens.ts'
+import { credentialExchanger } from './credential-exchange.ts'
 import { loadOnFirstUse } from './load-on-first-use.ts'
 
 // deployed stages never set these: registries are reached over https on public addresses only.
@@ -27,8 +27,9 @@ const registryVerifier: RegistryVerifier = {
   },
 }
 
-/** The container's verification ports; both load their code on first use. */
+/** The container's verification ports; the verifier and the exchanger load their code on first use. */
 export const verificationPorts: VerificationPorts = {
   verifier: registryVerifier,
-  ecrTokens: ecrTokenExchanger,
+  // the same exchanger as resolve, but never its cache: a check is of the credential as it is now
+  exchanger: credentialExchanger,
 }
