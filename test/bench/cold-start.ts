@@ -94,6 +94,7 @@ const scenarios: Record<string, Scenario> = {
   'verify-docker-registry': async () =>
     three(() => apiEvent({ functionName: 'verify-docker-registry', apiKey, pathParameters: { id: pinned } })),
   'get-openapi-document': async () => [apiEvent({ functionName: 'get-openapi-document' })],
+  'get-external-id': async () => three(() => apiEvent({ functionName: 'get-external-id', apiKey })),
   'resolve-docker-registry': async () =>
     three(() => ({
       company_id: stack.companyId,
@@ -101,9 +102,12 @@ const scenarios: Record<string, Scenario> = {
       image: 'docker.io/library/nginx:1.27',
     })),
 }
-// the functions whose first logged 5xx is measured: every one that calls DynamoDB
+// the functions whose first logged 5xx is measured: every one that calls DynamoDB past the API
+// key lookup (which the warm-up invocation has cached)
 const withErrors = new Set(
-  Object.keys(scenarios).filter((name) => name !== NAIVE && name !== 'get-openapi-document'),
+  Object.keys(scenarios).filter(
+    (name) => name !== NAIVE && name !== 'get-openapi-document' && name !== 'get-external-id',
+  ),
 )
 
 function childEnv(bundle: BenchBundle, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -113,6 +117,7 @@ function childEnv(bundle: BenchBundle, extra: Record<string, string> = {}): Node
     TABLE_NAME: stack.tableName,
     SECRETS_KEY_ARN: stack.secretsKeyArn,
     EVENT_BUS_NAME: 'cold-start-bench',
+    ASSUMING_ROLE_ARNS: 'arn:aws:iam::000000000000:role/cold-start-bench',
     AWS_REGION: stack.kms.region,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
