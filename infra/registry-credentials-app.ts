@@ -47,6 +47,8 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     apiStageName: settings.apiStageName,
     throttlingRateLimit: settings.throttlingRateLimit,
     throttlingBurstLimit: settings.throttlingBurstLimit,
+    rateLimitPerKey: { limit: settings.rateLimitPerKey, windowSeconds: settings.rateLimitWindowSeconds },
+    rateLimitPerIp: settings.rateLimitPerIp,
     logRetention: settings.logRetention,
     logLevel: settings.logLevel,
     serviceName: settings.serviceName,

@@ -4,10 +4,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { createDynamoApiKeyStore } from '../shared/adapters/api-key-store.ts'
 import { generateApiKey, hashApiKey, isWellFormedApiKey, permissionsFor } from '../shared/domain/api-key.ts'
+import type { RateLimit } from '../shared/http/rate-limit.ts'
 import { type Route, routeList } from '../shared/http/routes.ts'
 import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
+import { localRateLimit } from './rate-limit-settings.ts'
 
 /** Settings of the local stack; `npm start` reads them from the environment. */
 export interface LocalStackOptions {
@@ -23,6 +25,12 @@ export interface LocalStackOptions {
   /** The development company. */
   companyId?: string
   tableName?: string
+  /**
+   * Requests per API key per window the gateway accepts before answering 429, as the deployed web
+   * ACL does; `false` for none.
+   * @default the dev stage's limit in cdk.json, or LOCAL_RATE_LIMIT / LOCAL_RATE_WINDOW_SECONDS
+   */
+  rateLimit?: RateLimit | false
   /**
    * Test seam: given a service's real endpoint, returns the endpoint the functions should use
    * (a fault-injecting proxy in front of it, say). The stack's own setup uses the real one.
@@ -40,6 +48,8 @@ export interface LocalStack {
   dynamoDb: LocalDynamoDb
   kms: KmsEmulator
   gateway: HttpGateway
+  /** The per-key limit the gateway enforces, or `false`. */
+  rateLimit: RateLimit | false
   close(): Promise<void>
 }
 
@@ -73,6 +83,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   if (options.apiKey !== undefined && !isWellFormedApiKey(options.apiKey)) {
     throw new Error('LOCAL_API_KEY must look like rcs_ followed by 43 base64url characters')
   }
+  // read (and checked) before anything starts, so a bad LOCAL_RATE_LIMIT fails at once
+  const rateLimit = options.rateLimit ?? localRateLimit()
   if (dataDir) mkdirSync(dataDir, { recursive: true })
 
   const dynamoDb = await startDynamoDb({
@@ -121,7 +133,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     return handler
   }
-  const gateway = await startHttpGateway({ routes: routeList, loadHandler, host, port })
+  const gateway = await startHttpGateway({
+    routes: routeList,
+    loadHandler,
+    host,
+    port,
+    ...(rateLimit === false ? {} : { rateLimit }),
+  })
 
   return {
     baseUrl: `${gateway.baseUrl}/v3`,
@@ -132,6 +150,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     dynamoDb,
     kms,
     gateway,
+    rateLimit,
     async close() {
       await gateway.close()
       await kms.close()

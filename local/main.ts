@@ -3,7 +3,8 @@ import { startLocalStack } from './local-stack.ts'
 /**
  * `npm start`: the local stack on http://127.0.0.1:3000/v3. Settings: PORT, HOST,
  * LOCAL_DYNAMODB_PORT (default 8000), LOCAL_DATA_DIR (keeps data across restarts),
- * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company).
+ * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company), LOCAL_RATE_LIMIT
+ * and LOCAL_RATE_WINDOW_SECONDS (the per-key limit; default the dev stage's in cdk.json).
  */
 const stack = await startLocalStack({
   host: process.env.HOST ?? '127.0.0.1',
@@ -23,6 +24,7 @@ process.stdout.write(
     `  DynamoDB endpoint  ${stack.dynamoDb.endpoint} (table ${stack.tableName})`,
     `  KMS endpoint       ${stack.kms.endpoint}`,
     `  data               ${process.env.LOCAL_DATA_DIR ?? 'in memory (set LOCAL_DATA_DIR to keep it)'}`,
+    `  rate limit         ${stack.rateLimit === false ? 'none' : `${stack.rateLimit.limit} requests per API key per ${stack.rateLimit.windowSeconds} s`}`,
     '',
     `  try: curl -s ${stack.baseUrl}/docker-registries -H "Authorization: Bearer ${stack.apiKey}"`,
     '',

@@ -37,4 +37,13 @@ describe('cdk-nag (AWS Solutions)', () => {
     // Act and Assert
     expect(() => app.synth()).toThrow(/AwsSolutions-KMS5/)
   })
+
+  it('needs the web ACL on the API stage: without its association AwsSolutions-APIG3 fails the synth', () => {
+    // Arrange: nothing acknowledges APIG3 any more
+    const { app, stacks } = buildTestApp()
+    stacks.api.webAcl.node.tryRemoveChild('StageAssociation')
+
+    // Act and Assert
+    expect(() => app.synth()).toThrow(/AwsSolutions-APIG3/)
+  })
 })
