@@ -56,6 +56,8 @@ export interface ApiStackProps extends StackProps {
   readonly logLevel: string
   /** `POWERTOOLS_SERVICE_NAME` of every function. */
   readonly serviceName: string
+  /** `POWERTOOLS_METRICS_NAMESPACE` of every function: where their EMF metrics go. */
+  readonly metricsNamespace: string
   /** Prefix of the fixed role names of the functions that may decrypt. */
   readonly stackNamePrefix: string
   /**
@@ -145,6 +147,7 @@ export class ApiStack extends Stack {
     this.functions = functions
 
     this.webAcl = new ApiWebAcl(this, 'WebAcl', {
+      name: `${props.stackNamePrefix}-api`,
       stage: this.api.deploymentStage,
       perKey: props.rateLimitPerKey,
       perIpLimit: props.rateLimitPerIp,
@@ -167,6 +170,7 @@ export class ApiStack extends Stack {
       entry: join(functionsDir, route.functionName, 'handler.ts'),
       description: `${route.method} ${route.path}`,
       serviceName: props.serviceName,
+      metricsNamespace: props.metricsNamespace,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       environment,

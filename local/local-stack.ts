@@ -108,6 +108,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     TABLE_NAME: tableName,
     SECRETS_KEY_ARN: secretsKeyArn,
     POWERTOOLS_SERVICE_NAME: 'registry-credentials-local',
+    // as Lambda sets it: the first invocation of each function is its cold start (metrics, logs)
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     // local only: verification may reach a registry on this machine's loopback, over plain http
     REGISTRY_VERIFY_ALLOW_HTTP: 'true',
     REGISTRY_VERIFY_ALLOW_LOOPBACK: 'true',

@@ -1,5 +1,6 @@
 import { createEcrTokenExchanger } from '../../shared/adapters/ecr-token-exchanger.ts'
 import { createKmsOpener } from '../../shared/adapters/kms-envelope.ts'
+import type { RegistryProvider } from '../../shared/domain/docker-registry.ts'
 import {
   invocationIds,
   type ResolveCredentialResult,
@@ -10,11 +11,37 @@ import { describeError } from '../../shared/http/error-response.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
 import { kms } from '../../shared/runtime/kms.ts'
 import { logger } from '../../shared/runtime/logger.ts'
+import { count, createMetrics, INTERNAL_OPERATIONS, METRIC } from '../../shared/runtime/metrics.ts'
+import { observedHandler } from '../../shared/runtime/observed-handler.ts'
+import { countDependencyFailures } from '../../shared/runtime/observed-ports.ts'
+
+const metrics = createMetrics(INTERNAL_OPERATIONS.resolve)
 
 const ports = {
-  store: credentialStore,
-  opener: createKmsOpener({ kms }),
-  ecrTokens: createEcrTokenExchanger(),
+  store: countDependencyFailures(credentialStore, metrics),
+  opener: countDependencyFailures(createKmsOpener({ kms }), metrics),
+  ecrTokens: countDependencyFailures(createEcrTokenExchanger(), metrics),
+}
+
+// the provider of the credential an invocation looked up, for the per-registry counts: Lambda
+// runs one invocation at a time per container, so one variable is enough.
+let lookedUpRegistry: RegistryProvider | undefined
+const observingPorts = {
+  ...ports,
+  store: {
+    ...ports.store,
+    async findSealed(...args: Parameters<typeof ports.store.findSealed>) {
+      const credential = await ports.store.findSealed(...args)
+      lookedUpRegistry = credential?.registry
+      return credential
+    },
+  },
+}
+
+function countResult(result: ResolveCredentialResult): void {
+  const code = result.ok ? 'ok' : result.error.code
+  count(metrics, METRIC.resolve(code))
+  if (lookedUpRegistry) count(metrics, METRIC.resolveByRegistry(lookedUpRegistry, code))
 }
 
 /**
@@ -22,15 +49,17 @@ const ports = {
  * Functions task, an EventBridge rule target) with `{company_id, docker_registry_credential_id,
  * image}`, it answers with the login or a typed error, never by throwing. The answer holds the
  * password, so neither the event's answer nor an error's cause is ever logged: only ids and codes.
- * Only this function's role has kms:Decrypt.
+ * Only this function's role has kms:Decrypt. Counts `Resolve.<code>` and
+ * `Resolve.<provider>.<code>` per invocation, never an id.
  */
-export async function handler(event: unknown): Promise<ResolveCredentialResult> {
+export const handler = observedHandler(metrics, async (event: unknown): Promise<ResolveCredentialResult> => {
   const ids = invocationIds(event)
+  lookedUpRegistry = undefined
+  let result: ResolveCredentialResult
   try {
-    const result = await resolveCredential(ports, event)
+    result = await resolveCredential(observingPorts, event)
     if (result.ok) logger.info('credential resolved', { ...ids, registryHost: result.registry_host })
     else logger.warn('credential not resolved', { ...ids, code: result.error.code })
-    return result
   } catch (error) {
     // unexpected: a KMS key that refuses us, a tampered envelope, a bug. describeError keeps the
     // name, message and stack; none of our errors puts a secret in those.
@@ -39,6 +68,8 @@ export async function handler(event: unknown): Promise<ResolveCredentialResult> 
       code: 'internal_error',
       error: describeError(error),
     })
-    return resolveFailure('internal_error', 'The credential could not be resolved; see the service logs.')
+    result = resolveFailure('internal_error', 'The credential could not be resolved; see the service logs.')
   }
-}
+  countResult(result)
+  return result
+})

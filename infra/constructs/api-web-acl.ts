@@ -34,6 +34,8 @@ export const COMMON_RULES_COUNTED: Readonly<Record<string, string>> = {
 
 /** Properties of an {@link ApiWebAcl}. */
 export interface ApiWebAclProps {
+  /** Name of the web ACL, unique in the account and region; also its CloudWatch `WebACL` dimension. */
+  readonly name: string
   /** The REST API stage the web ACL guards. */
   readonly stage: Stage
   /** Requests one `Authorization` header value may make per window. */
@@ -73,6 +75,7 @@ export class ApiWebAcl extends Construct {
     }
 
     this.webAcl = new CfnWebACL(this, 'WebAcl', {
+      name: props.name,
       scope: 'REGIONAL',
       defaultAction: { allow: {} },
       description: 'Per-API-key and per-IP rate limits and AWS managed rules of the registry credentials API',

@@ -23,7 +23,7 @@ describe('cdk-nag (AWS Solutions)', () => {
       readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8'),
     )
     expect(report.pluginReports.flatMap((plugin) => plugin.violations ?? [])).toEqual([])
-    for (const stack of [stacks.stateful, stacks.api, stacks.internal]) {
+    for (const stack of [stacks.stateful, stacks.api, stacks.internal, stacks.monitoring]) {
       expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([])
       expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([])
     }
