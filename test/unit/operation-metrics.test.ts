@@ -24,7 +24,9 @@ const event = {
   resource: '/v3/docker-registries',
   requestContext: { requestId: 'r-1' },
 } as never
-const context = { functionName: 'f', getRemainingTimeInMillis: () => 10_000 } as Context & { requestId: string }
+const context = { functionName: 'f', getRemainingTimeInMillis: () => 10_000 } as Context & {
+  requestId: string
+}
 
 // the names in the EMF documents written while `act` ran
 async function emittedNames(act: () => Promise<unknown>): Promise<string[]> {
