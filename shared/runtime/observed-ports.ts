@@ -47,19 +47,34 @@ export function countVerificationResults(ports: VerificationPorts, metrics: Metr
  */
 export function countDependencyFailures<Port extends object>(port: Port, metrics: Metrics): Port {
   const counted: Record<string, unknown> = {}
-  for (const [name, member] of Object.entries(port)) {
+  for (const name of memberNames(port)) {
+    const member = (port as Record<string, unknown>)[name]
     counted[name] =
       typeof member === 'function'
         ? async (...args: unknown[]) => {
             try {
               return await member.apply(port, args)
             } catch (error) {
-              if (error instanceof DependencyUnavailableError)
+              if (error instanceof DependencyUnavailableError) {
                 count(metrics, METRIC.dependencyUnavailable(error.dependency))
+              }
               throw error
             }
           }
         : member
   }
   return counted as Port
+}
+
+// own members and those of its class (a port may be an object literal or a class instance)
+function memberNames(port: object): Set<string> {
+  const names = new Set<string>()
+  for (
+    let current = port;
+    current && current !== Object.prototype;
+    current = Object.getPrototypeOf(current)
+  ) {
+    for (const name of Object.getOwnPropertyNames(current)) if (name !== 'constructor') names.add(name)
+  }
+  return names
 }

@@ -149,3 +149,23 @@ describe('countDependencyFailures', () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'true'
   })
 })
+
+describe('countDependencyFailures on a class instance', () => {
+  it('wraps the methods of its class too', async () => {
+    process.env.POWERTOOLS_METRICS_DISABLED = 'false'
+    const metrics = createMetrics('resolveDockerRegistry')
+    class Store {
+      readonly dependency = 'DynamoDB'
+      async find(): Promise<string> {
+        throw new DependencyUnavailableError(this.dependency, 1)
+      }
+    }
+    const store = countDependencyFailures(new Store(), metrics)
+
+    await expect(store.find()).rejects.toBeInstanceOf(DependencyUnavailableError)
+    const names = await emittedNames(async () => metrics.publishStoredMetrics())
+
+    expect(names).toEqual(['DependencyUnavailable.DynamoDB'])
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true'
+  })
+})
