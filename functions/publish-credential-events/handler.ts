@@ -25,27 +25,24 @@ const ports = {
  * records hold the secret envelope, so they are never logged. Counts `EventsPublished` and
  * `EventsNotPublished` (records handed back for a retry) per invocation.
  */
-export const handler = observedHandler(
-  metrics,
-  async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-    const result = await publishCredentialEvents(ports, event.Records)
-    count(metrics, METRIC.eventsPublished, result.published)
-    count(metrics, METRIC.eventsNotPublished, result.batchItemFailures.length)
-    if (result.failure) {
-      logger.warn('credential events not published', {
-        records: event.Records.length,
-        published: result.published,
-        retried: result.batchItemFailures.length,
-        eventId: result.failure.eventId,
-        code: result.failure.code,
-        reason: result.failure.message,
-      })
-    } else {
-      logger.info('credential events published', {
-        records: event.Records.length,
-        published: result.published,
-      })
-    }
-    return { batchItemFailures: result.batchItemFailures }
-  },
-)
+async function publishFromStream(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+  const result = await publishCredentialEvents(ports, event.Records)
+  count(metrics, METRIC.eventsPublished, result.published)
+  count(metrics, METRIC.eventsNotPublished, result.batchItemFailures.length)
+  if (result.failure) {
+    logger.warn('credential events not published', {
+      records: event.Records.length,
+      published: result.published,
+      retried: result.batchItemFailures.length,
+      eventId: result.failure.eventId,
+      code: result.failure.code,
+      reason: result.failure.message,
+    })
+  } else {
+    logger.info('credential events published', { records: event.Records.length, published: result.published })
+  }
+  return { batchItemFailures: result.batchItemFailures }
+}
+
+/** {@link publishFromStream} with the Lambda context in its logs and its metrics flushed. */
+export const handler = observedHandler(metrics, publishFromStream)

@@ -38,28 +38,20 @@ const observingPorts = {
   },
 }
 
-function countResult(result: ResolveCredentialResult): void {
-  const code = result.ok ? 'ok' : result.error.code
-  count(metrics, METRIC.resolve(code))
-  if (lookedUpRegistry) count(metrics, METRIC.resolveByRegistry(lookedUpRegistry, code))
-}
-
 /**
  * Resolves a stored credential for one deployment: invoked directly (Lambda Invoke, a Step
  * Functions task, an EventBridge rule target) with `{company_id, docker_registry_credential_id,
  * image}`, it answers with the login or a typed error, never by throwing. The answer holds the
  * password, so neither the event's answer nor an error's cause is ever logged: only ids and codes.
- * Only this function's role has kms:Decrypt. Counts `Resolve.<code>` and
- * `Resolve.<provider>.<code>` per invocation, never an id.
+ * Only this function's role has kms:Decrypt.
  */
-export const handler = observedHandler(metrics, async (event: unknown): Promise<ResolveCredentialResult> => {
+async function resolveForDeployment(event: unknown): Promise<ResolveCredentialResult> {
   const ids = invocationIds(event)
-  lookedUpRegistry = undefined
-  let result: ResolveCredentialResult
   try {
-    result = await resolveCredential(observingPorts, event)
+    const result = await resolveCredential(observingPorts, event)
     if (result.ok) logger.info('credential resolved', { ...ids, registryHost: result.registry_host })
     else logger.warn('credential not resolved', { ...ids, code: result.error.code })
+    return result
   } catch (error) {
     // unexpected: a KMS key that refuses us, a tampered envelope, a bug. describeError keeps the
     // name, message and stack; none of our errors puts a secret in those.
@@ -68,8 +60,20 @@ export const handler = observedHandler(metrics, async (event: unknown): Promise<
       code: 'internal_error',
       error: describeError(error),
     })
-    result = resolveFailure('internal_error', 'The credential could not be resolved; see the service logs.')
+    return resolveFailure('internal_error', 'The credential could not be resolved; see the service logs.')
   }
-  countResult(result)
+}
+
+/**
+ * {@link resolveForDeployment} with the Lambda context in its logs and its metrics flushed: counts
+ * `Resolve.<code>` and `Resolve.<provider>.<code>` (when a credential was found) per invocation,
+ * never an id.
+ */
+export const handler = observedHandler(metrics, async (event: unknown): Promise<ResolveCredentialResult> => {
+  lookedUpRegistry = undefined
+  const result = await resolveForDeployment(event)
+  const code = result.ok ? 'ok' : result.error.code
+  count(metrics, METRIC.resolve(code))
+  if (lookedUpRegistry) count(metrics, METRIC.resolveByRegistry(lookedUpRegistry, code))
   return result
 })
