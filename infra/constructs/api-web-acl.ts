@@ -139,8 +139,10 @@ export class ApiWebAcl extends Construct {
   }
 }
 
+// no sampled requests: WAF keeps each sampled request's headers, the Authorization header with
+// the raw API key among them, for anyone with wafv2:GetSampledRequests to read.
 function visibility(metricName: string): CfnWebACL.VisibilityConfigProperty {
-  return { cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true }
+  return { cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: false }
 }
 
 function managedRuleGroup(

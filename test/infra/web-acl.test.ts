@@ -150,12 +150,12 @@ describe('ApiWebAcl', () => {
     expect(rule.OverrideAction).toEqual({ None: {} })
   })
 
-  it('publishes CloudWatch metrics for the web ACL and every rule', () => {
+  it('publishes CloudWatch metrics for the web ACL and every rule, and keeps no sampled request (they hold API keys)', () => {
     dev.api.hasResourceProperties('AWS::WAFv2::WebACL', {
       VisibilityConfig: {
         CloudWatchMetricsEnabled: true,
         MetricName: 'web-acl',
-        SampledRequestsEnabled: true,
+        SampledRequestsEnabled: false,
       },
       Rules: Match.arrayWith(
         Object.values(WEB_ACL_RULES).map((name) =>
@@ -163,7 +163,7 @@ describe('ApiWebAcl', () => {
             VisibilityConfig: {
               CloudWatchMetricsEnabled: true,
               MetricName: name,
-              SampledRequestsEnabled: true,
+              SampledRequestsEnabled: false,
             },
           }),
         ),
