@@ -28,21 +28,6 @@ export interface StageSettings {
    */
   readonly throttlingBurstLimit?: number
   /**
-   * Days the function and access logs are kept; one of the values CloudWatch Logs accepts.
-   * @default 30
-   */
-  readonly logRetentionDays?: number
-  /**
-   * Level of the functions' structured logs (`POWERTOOLS_LOG_LEVEL`).
-   * @default 'INFO'
-   */
-  readonly logLevel?: LogLevel
-  /**
-   * Service name in logs and traces (`POWERTOOLS_SERVICE_NAME`) and in the stacks' tags.
-   * @default 'registry-credentials'
-   */
-  readonly serviceName?: string
-  /**
    * Requests one API key (one `Authorization` header value) may make per
    * {@link rateLimitWindowSeconds} before the web ACL answers 429; at least 10 (WAF's minimum).
    * @default 600
@@ -65,6 +50,21 @@ export interface StageSettings {
    * @default - a topic of the monitoring stack
    */
   readonly alarmTopicArn?: string
+  /**
+   * Days the function and access logs are kept; one of the values CloudWatch Logs accepts.
+   * @default 30
+   */
+  readonly logRetentionDays?: number
+  /**
+   * Level of the functions' structured logs (`POWERTOOLS_LOG_LEVEL`).
+   * @default 'INFO'
+   */
+  readonly logLevel?: LogLevel
+  /**
+   * Service name in logs and traces (`POWERTOOLS_SERVICE_NAME`) and in the stacks' tags.
+   * @default 'registry-credentials'
+   */
+  readonly serviceName?: string
 }
 
 /** Log levels Powertools accepts. */
@@ -91,13 +91,13 @@ const KNOWN_KEYS = new Set<string>([
   'eventBusName',
   'throttlingRateLimit',
   'throttlingBurstLimit',
-  'logRetentionDays',
-  'logLevel',
-  'serviceName',
   'rateLimitPerKey',
   'rateLimitPerIp',
   'rateLimitWindowSeconds',
   'alarmTopicArn',
+  'logRetentionDays',
+  'logLevel',
+  'serviceName',
 ])
 
 /** The evaluation windows a WAF rate-based rule accepts, in seconds. */

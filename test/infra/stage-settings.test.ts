@@ -66,14 +66,14 @@ describe('resolveStageSettings', () => {
       stage: 'test',
       throttlingRateLimit: 50,
       throttlingBurstLimit: 100,
-      logRetentionDays: 30,
-      logRetention: RetentionDays.ONE_MONTH,
-      logLevel: 'INFO',
-      serviceName: 'registry-credentials',
       rateLimitPerKey: 600,
       rateLimitPerIp: 3000,
       rateLimitWindowSeconds: 60,
       alarmTopicArn: undefined,
+      logRetentionDays: 30,
+      logRetention: RetentionDays.ONE_MONTH,
+      logLevel: 'INFO',
+      serviceName: 'registry-credentials',
     })
   })
 
