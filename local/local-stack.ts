@@ -9,7 +9,8 @@ import { type Route, routeList } from '../shared/http/routes.ts'
 import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
-import { localRateLimit } from './rate-limit-settings.ts'
+import { devStageRateLimit } from './rate-limit-settings.ts'
+import { LocalSettingError } from './settings.ts'
 
 /** Settings of the local stack; `npm start` reads them from the environment. */
 export interface LocalStackOptions {
@@ -28,7 +29,7 @@ export interface LocalStackOptions {
   /**
    * Requests per API key per window the gateway accepts before answering 429, as the deployed web
    * ACL does; `false` for none.
-   * @default the dev stage's limit in cdk.json, or LOCAL_RATE_LIMIT / LOCAL_RATE_WINDOW_SECONDS
+   * @default the dev stage's limit in cdk.json (`npm start`: LOCAL_RATE_LIMIT / LOCAL_RATE_WINDOW_SECONDS)
    */
   rateLimit?: RateLimit | false
   /**
@@ -36,6 +37,8 @@ export interface LocalStackOptions {
    * (a fault-injecting proxy in front of it, say). The stack's own setup uses the real one.
    */
   interpose?: (service: 'dynamodb' | 'kms', endpoint: string) => Promise<string>
+  /** Called with one line per API request (`npm start` prints them). */
+  requestLog?: (line: string) => void
 }
 
 /** A running local stack. */
@@ -81,10 +84,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tableName = DEFAULT_LOCAL_TABLE,
   } = options
   if (options.apiKey !== undefined && !isWellFormedApiKey(options.apiKey)) {
-    throw new Error('LOCAL_API_KEY must look like rcs_ followed by 43 base64url characters')
+    throw new LocalSettingError(
+      'LOCAL_API_KEY',
+      'LOCAL_API_KEY must be rcs_ followed by 43 base64url characters',
+    )
   }
-  // read (and checked) before anything starts, so a bad LOCAL_RATE_LIMIT fails at once
-  const rateLimit = options.rateLimit ?? localRateLimit()
+  // read before anything starts, so a cdk.json without the dev limit fails at once
+  const rateLimit = options.rateLimit ?? devStageRateLimit()
   if (dataDir) mkdirSync(dataDir, { recursive: true })
 
   const dynamoDb = await startDynamoDb({
@@ -141,6 +147,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     host,
     port,
     ...(rateLimit === false ? {} : { rateLimit }),
+    ...(options.requestLog ? { requestLog: options.requestLog } : {}),
   })
 
   return {
@@ -171,7 +178,12 @@ async function ensureDevelopmentKey(
   const { key, hash } = fixedKey ? { key: fixedKey, hash: hashApiKey(fixedKey) } : generateApiKey()
   const existing = await store.find(hash)
   if (existing) {
-    if (existing.companyId !== companyId) throw new Error('LOCAL_API_KEY already belongs to another company')
+    if (existing.companyId !== companyId) {
+      throw new LocalSettingError(
+        'LOCAL_API_KEY',
+        'LOCAL_API_KEY already belongs to another company in LOCAL_DATA_DIR; set LOCAL_COMPANY_ID to that company, or use another key',
+      )
+    }
     return key
   }
   await store.create({

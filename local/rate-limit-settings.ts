@@ -3,29 +3,18 @@ import type { RateLimit } from '../shared/http/rate-limit.ts'
 
 const CDK_JSON = new URL('../cdk.json', import.meta.url)
 
-function positiveInteger(name: string, value: unknown): number {
-  const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value
-  if (typeof number !== 'number' || !Number.isInteger(number) || number < 1) {
-    throw new Error(`${name} must be a positive integer`)
-  }
-  return number
-}
-
 /**
- * The per-API-key limit of the local gateway: the `dev` stage's `rateLimitPerKey` per
- * `rateLimitWindowSeconds` from `cdk.json` (what the deployed web ACL of dev enforces), each
- * overridable by `LOCAL_RATE_LIMIT` / `LOCAL_RATE_WINDOW_SECONDS`. A bad value fails the start.
+ * The per-API-key limit the deployed web ACL of the `dev` stage enforces: `rateLimitPerKey`
+ * requests per `rateLimitWindowSeconds`, read from `cdk.json`, so the local gateway answers 429
+ * where dev would. `npm start` lets LOCAL_RATE_LIMIT / LOCAL_RATE_WINDOW_SECONDS override it
+ * (`local/settings.ts`).
  */
-export function localRateLimit(env: Readonly<Record<string, string | undefined>> = process.env): RateLimit {
+export function devStageRateLimit(): RateLimit {
   const dev = JSON.parse(readFileSync(CDK_JSON, 'utf8'))?.context?.stages?.dev ?? {}
-  return {
-    limit: positiveInteger(
-      'LOCAL_RATE_LIMIT (default: cdk.json stages.dev.rateLimitPerKey)',
-      env.LOCAL_RATE_LIMIT ?? dev.rateLimitPerKey,
-    ),
-    windowSeconds: positiveInteger(
-      'LOCAL_RATE_WINDOW_SECONDS (default: cdk.json stages.dev.rateLimitWindowSeconds)',
-      env.LOCAL_RATE_WINDOW_SECONDS ?? dev.rateLimitWindowSeconds,
-    ),
+  const limit: unknown = dev.rateLimitPerKey
+  const windowSeconds: unknown = dev.rateLimitWindowSeconds
+  if (!Number.isInteger(limit) || !Number.isInteger(windowSeconds)) {
+    throw new Error('cdk.json stages.dev must set rateLimitPerKey and rateLimitWindowSeconds as integers')
   }
+  return { limit: limit as number, windowSeconds: windowSeconds as number }
 }

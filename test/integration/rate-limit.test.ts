@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { localRateLimit } from '../../local/rate-limit-settings.ts'
+import { devStageRateLimit } from '../../local/rate-limit-settings.ts'
+import { LocalSettingError, localStackSettings } from '../../local/settings.ts'
 import { cdkJsonContext } from '../infra/infra-app.ts'
 import { startTestStack, type TestStack } from '../support/test-stack.ts'
 
@@ -79,29 +80,30 @@ describe('the local per-API-key rate limit', () => {
   })
 })
 
-describe('localRateLimit', () => {
-  it("defaults to the dev stage's per-key limit and window in cdk.json", () => {
+describe('the local rate limit settings', () => {
+  it("default to the dev stage's per-key limit and window in cdk.json", () => {
     const dev = (cdkJsonContext().stages as Record<string, Record<string, number>>).dev
 
-    expect(localRateLimit({})).toEqual({
+    expect(devStageRateLimit()).toEqual({
       limit: dev?.rateLimitPerKey,
       windowSeconds: dev?.rateLimitWindowSeconds,
     })
-    expect(localRateLimit({})).toEqual({ limit: 300, windowSeconds: 60 })
+    expect(localStackSettings({}).rateLimit).toEqual({ limit: 300, windowSeconds: 60 })
   })
 
-  it('takes LOCAL_RATE_LIMIT and LOCAL_RATE_WINDOW_SECONDS over cdk.json', () => {
-    expect(localRateLimit({ LOCAL_RATE_LIMIT: '5', LOCAL_RATE_WINDOW_SECONDS: '2' })).toEqual({
+  it('take LOCAL_RATE_LIMIT and LOCAL_RATE_WINDOW_SECONDS over cdk.json', () => {
+    expect(localStackSettings({ LOCAL_RATE_LIMIT: '5', LOCAL_RATE_WINDOW_SECONDS: '2' }).rateLimit).toEqual({
       limit: 5,
       windowSeconds: 2,
     })
   })
 
-  it.each(['0', '-1', '1.5', 'ten', ''])('refuses LOCAL_RATE_LIMIT=%j', (value) => {
-    expect(() => localRateLimit({ LOCAL_RATE_LIMIT: value })).toThrow(/LOCAL_RATE_LIMIT/)
+  it.each(['0', '-1', '1.5', 'ten'])('refuse LOCAL_RATE_LIMIT=%j, naming the variable', (value) => {
+    expect(() => localStackSettings({ LOCAL_RATE_LIMIT: value })).toThrow(LocalSettingError)
+    expect(() => localStackSettings({ LOCAL_RATE_LIMIT: value })).toThrow(/LOCAL_RATE_LIMIT/)
   })
 
-  it('is what a stack started without options enforces', async () => {
+  it('are what a stack started without options enforces', async () => {
     const defaults = await startTestStack()
     try {
       expect(defaults.rateLimit).toEqual({ limit: 300, windowSeconds: 60 })
