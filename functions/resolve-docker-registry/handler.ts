@@ -1,4 +1,3 @@
-import { createEcrTokenExchanger } from '../../shared/adapters/ecr-token-exchanger.ts'
 import { createKmsOpener } from '../../shared/adapters/kms-envelope.ts'
 import type { RegistryProvider } from '../../shared/domain/docker-registry.ts'
 import {
@@ -8,6 +7,7 @@ import {
   resolveFailure,
 } from '../../shared/domain/resolve-credential.ts'
 import { describeError } from '../../shared/http/error-response.ts'
+import { credentialExchanger, loginCache } from '../../shared/runtime/credential-exchange.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
 import { kms } from '../../shared/runtime/kms.ts'
 import { logger } from '../../shared/runtime/logger.ts'
@@ -20,7 +20,9 @@ const metrics = createMetrics(INTERNAL_OPERATIONS.resolve)
 const ports = {
   store: countDependencyFailures(credentialStore, metrics),
   opener: countDependencyFailures(createKmsOpener({ kms }), metrics),
-  ecrTokens: countDependencyFailures(createEcrTokenExchanger(), metrics),
+  exchanger: countDependencyFailures(credentialExchanger, metrics),
+  // the in-memory login cache makes no AWS call: nothing to count there
+  logins: loginCache,
 }
 
 // the provider of the credential an invocation looked up, for the per-registry counts: Lambda

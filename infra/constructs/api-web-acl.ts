@@ -1,6 +1,7 @@
 import type { Stage } from 'aws-cdk-lib/aws-apigateway'
 import { CfnWebACL, CfnWebACLAssociation } from 'aws-cdk-lib/aws-wafv2'
 import { Construct } from 'constructs'
+import { MAX_BODY_BYTES } from '../../shared/http/middleware/body-size-limit.ts'
 import { type RateLimit, rateLimitedBody, rateLimitRetryAfterSeconds } from '../../shared/http/rate-limit.ts'
 
 /** Key of the 429 body in the web ACL's custom response bodies. */
@@ -16,13 +17,13 @@ export const WEB_ACL_RULES = {
 
 /**
  * Rules of AWSManagedRulesCommonRuleSet that only count, with why each would block a valid
- * Sevalla request. The body of a create or update carries the registry secret, an opaque
- * password of 8 to 128 visible characters the caller does not choose freely (a registry issues
- * it): a content rule on the body could refuse a real credential with a 403 nobody can fix.
+ * Sevalla request. The body of a create or update carries the registry secret, opaque text the
+ * caller does not choose freely (a registry or a cloud issues it: a token, a password, a Google
+ * service-account key of up to 16 KiB): a content rule on the body could refuse a real
+ * credential with a 403 nobody can fix.
  */
 export const COMMON_RULES_COUNTED: Readonly<Record<string, string>> = {
-  SizeRestrictions_BODY:
-    'blocks bodies over 8 KB; the API accepts 16 KiB and answers a larger body itself with 413 in the Sevalla shape',
+  SizeRestrictions_BODY: `blocks bodies over 8 KB; the API accepts ${MAX_BODY_BYTES / 1024} KiB and answers a larger body itself with 413 in the Sevalla shape`,
   NoUserAgent_HEADER:
     'the Sevalla contract needs no User-Agent; scripts and SDK clients without one are valid callers',
   CrossSiteScripting_BODY: 'a secret may contain <, > or quotes; nothing of a body is ever rendered as HTML',
