@@ -128,6 +128,7 @@ beforeAll(async () => {
     })
     await call('verify', 'POST', `/docker-registries/${pinned.body.id}/verify`)
     await call('openapi', 'GET', '/openapi.json', { key: null })
+    await call('externalId', 'GET', '/docker-registries/external-id')
 
     const resolve = (await import('../../functions/resolve-docker-registry/handler.ts')).handler
     await resolve(
@@ -191,6 +192,7 @@ describe('metrics (EMF)', () => {
     ['update', routes.updateDockerRegistry.operationId, ['ColdStart', 'Success']],
     ['delete', routes.deleteDockerRegistry.operationId, ['ColdStart', 'Success']],
     ['openapi', routes.getOpenApiDocument.operationId, ['ColdStart', 'Success']],
+    ['externalId', routes.getExternalId.operationId, ['ColdStart', 'Success']],
   ])('counts %s by outcome under its operation (%s)', (_label, operation, expected) => {
     const names = metricNames(ofOperation(documents, operation))
 
