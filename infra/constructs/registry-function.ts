@@ -24,6 +24,11 @@ export interface RegistryFunctionProps {
   /** Service name in logs and traces (`POWERTOOLS_SERVICE_NAME`). */
   readonly serviceName: string
   /**
+   * CloudWatch namespace of the function's EMF metrics (`POWERTOOLS_METRICS_NAMESPACE`).
+   * @default 'RegistryCredentials'
+   */
+  readonly metricsNamespace?: string
+  /**
    * Level of the structured logs (`POWERTOOLS_LOG_LEVEL`).
    * @default 'INFO'
    */
@@ -123,6 +128,7 @@ export class RegistryFunction extends Construct {
       environment: {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'RegistryCredentials',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         // stack traces name our TypeScript files and lines; the maps hold only our own code, so
         // the first logged error of a container (when Node decodes a map) stays cheap.
