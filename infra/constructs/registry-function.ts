@@ -104,7 +104,7 @@ export class RegistryFunction extends Construct {
       code: Code.fromAsset(PROJECT_ROOT, {
         assetHashType: AssetHashType.OUTPUT,
         bundling: {
-          // never Docker: the bundle is built by the esbuild in node_modules, in this process.
+          // never Docker: the bundle is built by the esbuild in node_modules (in a child Node).
           image: DockerImage.fromRegistry('registry-function-bundles-locally'),
           // never run (the local bundling always succeeds), but part of CDK's bundling cache key:
           // without the entry in it, every function of a synth would get the first one's bundle.
