@@ -1,3 +1,4 @@
+import './cold-start/quiet-local-stack.ts'
 import { rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname } from 'node:path'
