@@ -6,7 +6,9 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // integration files each start their own local stack on ephemeral ports
+    // one DynamoDB Local for the run; integration files each start their own local stack on
+    // ephemeral ports, with a table of their own on it
+    globalSetup: ['test/support/global-setup.ts'],
     fileParallelism: true,
     // the functions' logger: quiet in tests, raised by the tests that inspect log output
     env: { POWERTOOLS_LOG_LEVEL: 'WARN' },

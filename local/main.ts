@@ -1,3 +1,4 @@
+import { JavaNotFoundError } from './dynamodb.ts'
 import { startLocalStack } from './local-stack.ts'
 
 /**
@@ -12,6 +13,11 @@ const stack = await startLocalStack({
   ...(process.env.LOCAL_DATA_DIR ? { dataDir: process.env.LOCAL_DATA_DIR } : {}),
   ...(process.env.LOCAL_API_KEY ? { apiKey: process.env.LOCAL_API_KEY } : {}),
   ...(process.env.LOCAL_COMPANY_ID ? { companyId: process.env.LOCAL_COMPANY_ID } : {}),
+}).catch((error: unknown) => {
+  // no Java: one line saying what to install, and a failing exit
+  if (!(error instanceof JavaNotFoundError)) throw error
+  process.stderr.write(`${error.message}\n`)
+  process.exit(1)
 })
 
 process.stdout.write(

@@ -1,20 +1,18 @@
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureTable, type LocalDynamoDb, startDynamoDb } from '../../local/dynamodb.ts'
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest'
+import { ensureTable, startDynamoDb } from '../../local/dynamodb.ts'
 import { createDynamoCredentialStore } from '../../shared/adapters/docker-registry-store.ts'
 import { createIdempotencyGuard } from '../../shared/adapters/idempotency-guard.ts'
 import { ConcurrentUpdateError, IdempotentRequestInProgressError } from '../../shared/domain/errors.ts'
 import type { StoredCredential } from '../../shared/domain/ports.ts'
 
-let dynamo: LocalDynamoDb
 let client: DynamoDBClient
-const tableName = 'stores-test'
+const tableName = `stores-test-${crypto.randomUUID()}`
 
 beforeAll(async () => {
-  dynamo = await startDynamoDb()
   client = new DynamoDBClient({
-    endpoint: dynamo.endpoint,
+    endpoint: inject('dynamoDbEndpoint'),
     region: 'us-east-1',
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   })
@@ -23,7 +21,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   client?.destroy()
-  await dynamo?.close()
 })
 
 const documents = () =>
@@ -54,7 +51,7 @@ describe('ensureTable', () => {
     const { mkdtempSync, rmSync } = await import('node:fs')
     const { tmpdir } = await import('node:os')
     const { join } = await import('node:path')
-    const dataDir = mkdtempSync(join(tmpdir(), 'dynalite-'))
+    const dataDir = mkdtempSync(join(tmpdir(), 'dynamodb-local-'))
     const onDisk = await startDynamoDb({ dataDir })
     const diskClient = new DynamoDBClient({
       endpoint: onDisk.endpoint,
@@ -64,7 +61,7 @@ describe('ensureTable', () => {
     try {
       for (let n = 0; n < 5; n += 1) {
         await ensureTable(diskClient, `fresh-${n}`)
-        // a read right away: before the fix, dynalite still had the table CREATING at times
+        // a read right away: a table still CREATING takes no reads
         const store = createDynamoCredentialStore({
           client: DynamoDBDocumentClient.from(diskClient),
           tableName: `fresh-${n}`,
