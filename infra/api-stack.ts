@@ -22,6 +22,7 @@ import type { Route } from '../shared/http/routes.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
 import {
   decryptingRoleName,
+  routeCreatesCredentials,
   routePolicyStatements,
   routeUsesSecretsKey,
   routeUsesTable,
@@ -52,6 +53,8 @@ export interface ApiStackProps extends StackProps {
   readonly serviceName: string
   /** Prefix of the fixed role names of the functions that may decrypt. */
   readonly stackNamePrefix: string
+  /** Most credentials one company may hold, given to the functions that create them. */
+  readonly credentialLimit: number
   /**
    * Folder holding one sub-folder per function, each with a `handler.ts`.
    * @default the repository's `functions/` folder
@@ -148,6 +151,7 @@ export class ApiStack extends Stack {
     const environment: Record<string, string> = {}
     if (routeUsesTable(route)) environment.TABLE_NAME = props.table.tableName
     if (routeUsesSecretsKey(route)) environment.SECRETS_KEY_ARN = props.secretsKey.keyArn
+    if (routeCreatesCredentials(route)) environment.CREDENTIAL_LIMIT = String(props.credentialLimit)
 
     const registryFunction = new RegistryFunction(this, functionConstructId(route), {
       entry: join(functionsDir, route.functionName, 'handler.ts'),

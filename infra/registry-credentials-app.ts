@@ -50,6 +50,7 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     logRetention: settings.logRetention,
     logLevel: settings.logLevel,
     serviceName: settings.serviceName,
+    credentialLimit: settings.credentialLimit,
     stackNamePrefix: settings.stackNamePrefix,
   })
 

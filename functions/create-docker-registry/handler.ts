@@ -6,8 +6,8 @@ import { apiHandler, EARLY_TIMEOUT_MS } from '../../shared/http/api-handler.ts'
 import { json } from '../../shared/http/responses.ts'
 import { routes } from '../../shared/http/routes.ts'
 import { apiKeys } from '../../shared/runtime/api-keys.ts'
+import { credentialLimit } from '../../shared/runtime/credential-limit.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
-import { idempotencyGuard } from '../../shared/runtime/idempotency.ts'
 import { verificationPorts } from '../../shared/runtime/registry-verification.ts'
 import { secretSealer } from '../../shared/runtime/secret-sealer.ts'
 
@@ -15,7 +15,7 @@ const ports = {
   ...verificationPorts,
   store: credentialStore,
   sealer: secretSealer,
-  idempotency: idempotencyGuard,
+  credentialLimit,
   clock: () => new Date(),
   newId: uuidv7,
 }

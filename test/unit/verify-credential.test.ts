@@ -128,6 +128,7 @@ describe('createVerifiedDockerRegistry', () => {
       sealer: new RecordingSealer(),
       clock: fixedClock(),
       newId: sequentialIds(),
+      credentialLimit: 1000,
       verifier: recordingVerifier('ok').verifier,
       ecrTokens: ecrTokens().ecrTokens,
     }
@@ -145,6 +146,7 @@ describe('createVerifiedDockerRegistry', () => {
       sealer,
       clock: fixedClock(),
       newId: sequentialIds(),
+      credentialLimit: 1000,
       verifier: recordingVerifier('auth_denied').verifier,
       ecrTokens: ecrTokens().ecrTokens,
     }
