@@ -1,4 +1,4 @@
-import type { Command } from '@smithy/types'
+import type { MiddlewareStack } from '@smithy/types'
 
 /** A write was not sent: the invocation had too little time left to see its answer. */
 export class WriteDeadlineError extends Error {
@@ -25,8 +25,12 @@ export class WriteDeadlineError extends Error {
  * then delivers can still commit after we answered, and a create's Idempotency-Key record is in
  * the same transaction, so a retry with that key finds and replays it.
  */
-export function withWriteDeadline<C extends Command<any, any, any, any, any>>(
-  command: C,
+export function withWriteDeadline<
+  Input extends object,
+  Output extends object,
+  C extends { middlewareStack: MiddlewareStack<Input, Output> },
+>(
+  command: C & { middlewareStack: MiddlewareStack<Input, Output> },
   remainingMs: (() => number) | undefined,
   attemptBudgetMs: number,
 ): C {

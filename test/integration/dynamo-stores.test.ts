@@ -218,14 +218,18 @@ describe('the DynamoDB credential store count', () => {
   it('counts creates and deletes in the same transaction, and lists the total from it', async () => {
     const store = await storeFor()
     const companyId = crypto.randomUUID()
-    const made = [freshCredential(companyId), freshCredential(companyId), freshCredential(companyId)]
-    for (const one of made) await store.create(one, LIMIT)
-    await store.delete(companyId, made[0]!.id)
+    const [oldest, middle, newest] = [
+      freshCredential(companyId),
+      freshCredential(companyId),
+      freshCredential(companyId),
+    ]
+    for (const one of [oldest, middle, newest]) await store.create(one, LIMIT)
+    await store.delete(companyId, oldest.id)
 
     expect(await countOf(companyId)).toBe(2)
     expect(await store.list(companyId, { limit: 25, offset: 0 })).toMatchObject({
       total: 2,
-      items: [{ id: made[2]!.id }, { id: made[1]!.id }],
+      items: [{ id: newest.id }, { id: middle.id }],
     })
   })
 
@@ -265,8 +269,8 @@ describe('the DynamoDB credential store count', () => {
   it('counts a company without a count item on its first delete too', async () => {
     const store = await storeFor()
     const companyId = crypto.randomUUID()
-    const ids = [v7(), v7()]
-    for (const id of ids) {
+    const [first, second] = [v7(), v7()]
+    for (const id of [first, second]) {
       await documents().send(
         new PutDocumentCommand({
           TableName: tableName,
@@ -275,7 +279,7 @@ describe('the DynamoDB credential store count', () => {
       )
     }
 
-    await expect(store.delete(companyId, ids[0]!)).resolves.toBe(true)
+    await expect(store.delete(companyId, first)).resolves.toBe(true)
 
     expect(await countOf(companyId)).toBe(1)
   })
