@@ -159,6 +159,13 @@ export interface DynamoCredentialStoreOptions {
 /** How often a transaction that lost to a concurrent one (or found no count yet) is tried again. */
 const TRANSACTION_ATTEMPTS = 4
 
+// cancellation reasons that mean "too much traffic", not "wrong request"
+const THROTTLED_ITEM_CODES = new Set([
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+])
+
 // what DynamoDB answered for each item of a cancelled transaction, in the order they were sent
 type Reasons = (CancellationReason | undefined)[]
 
@@ -212,13 +219,15 @@ export function createDynamoCredentialStore({
     } catch (error) {
       if (error instanceof TransactionCanceledException) {
         const reasons: Reasons = error.CancellationReasons ?? []
-        // cancelled for a reason other than our conditions or a concurrent transaction: a
-        // throttled or failed item is DynamoDB's trouble, worth a retry by the client
-        const other = reasons.find(
-          (reason) =>
-            reason && !['None', 'ConditionalCheckFailed', 'TransactionConflict'].includes(reason.Code ?? ''),
-        )
-        if (other) throw new DependencyUnavailableError('DynamoDB', RETRY_AFTER_SECONDS, { cause: error })
+        // a throttled item is DynamoDB's trouble, worth a retry by the client (503); an invalid
+        // one (ValidationError, a full item collection) is ours (500)
+        const codes = reasons.map((reason) => reason?.Code ?? 'None')
+        if (codes.some((code) => THROTTLED_ITEM_CODES.has(code))) {
+          throw new DependencyUnavailableError('DynamoDB', RETRY_AFTER_SECONDS, { cause: error })
+        }
+        if (codes.some((code) => !['None', 'ConditionalCheckFailed', 'TransactionConflict'].includes(code))) {
+          throw error
+        }
         return reasons
       }
       return onWriteError(error)

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import {
   DynamoDBDocumentClient,
   PutCommand as PutDocumentCommand,
@@ -7,7 +7,7 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import { v7 } from 'uuid'
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest'
-import { ensureTable, startDynamoDb } from '../../local/dynamodb.ts'
+import { ensureTable } from '../../local/dynamodb.ts'
 import {
   COUNT_ATTRIBUTE,
   COUNT_SORT_KEY,
@@ -61,33 +61,28 @@ function credential(id: string): StoredCredential {
   }
 }
 
+// on disk across restarts: test/integration/readme.test.ts restarts npm start on LOCAL_DATA_DIR
 describe('ensureTable', () => {
-  it('answers only once the table takes items, also on disk', async () => {
-    const { mkdtempSync, rmSync } = await import('node:fs')
-    const { tmpdir } = await import('node:os')
-    const { join } = await import('node:path')
-    const dataDir = mkdtempSync(join(tmpdir(), 'dynamodb-local-'))
-    const onDisk = await startDynamoDb({ dataDir })
-    const diskClient = new DynamoDBClient({
-      endpoint: onDisk.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  it('creates the table as deployed (ACTIVE, NEW_AND_OLD_IMAGES stream) and leaves it be the second time', async () => {
+    const name = `fresh-${crypto.randomUUID()}`
+    await ensureTable(client, name)
+    await documents().send(new PutDocumentCommand({ TableName: name, Item: { pk: 'p', sk: 's' } }))
+
+    await ensureTable(client, name)
+
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: name }))
+    expect(Table).toMatchObject({
+      TableStatus: 'ACTIVE',
+      StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
     })
-    try {
-      for (let n = 0; n < 5; n += 1) {
-        await ensureTable(diskClient, `fresh-${n}`)
-        // a read right away: a table still CREATING takes no reads
-        const store = createDynamoCredentialStore({
-          client: DynamoDBDocumentClient.from(diskClient),
-          tableName: `fresh-${n}`,
-        })
-        await expect(store.find('c', 'i')).resolves.toBeUndefined()
-      }
-    } finally {
-      diskClient.destroy()
-      await onDisk.close()
-      rmSync(dataDir, { recursive: true, force: true })
-    }
+    const { Items = [] } = await documents().send(
+      new QueryDocumentCommand({
+        TableName: name,
+        KeyConditionExpression: 'pk = :p',
+        ExpressionAttributeValues: { ':p': 'p' },
+      }),
+    )
+    expect(Items).toHaveLength(1)
   })
 })
 
@@ -430,6 +425,23 @@ describe('the DynamoDB credential store under faults', () => {
 
     expect(faults.attempts('TransactWriteItems')).toBe(4)
     expect(await credentialsOf(mine.companyId)).toHaveLength(0)
+  })
+
+  it('rethrows a transaction refused as invalid (our fault, a 500), not as unavailable', async () => {
+    const faults = await proxy()
+    const store = await storeFor({ proxy: faults })
+    faults.fail('TransactWriteItems', {
+      status: 400,
+      type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+      message: 'Transaction cancelled [ValidationError, None]',
+      fields: { CancellationReasons: [{ Code: 'ValidationError' }, { Code: 'None' }] },
+    })
+
+    const refused = await store.create(freshCredential(), LIMIT).catch((error: unknown) => error)
+
+    expect(refused).toBeInstanceOf(Error)
+    expect(refused).not.toBeInstanceOf(DependencyUnavailableError)
+    expect((refused as Error).name).toBe('TransactionCanceledException')
   })
 
   it('sends no write when too little time is left to see its answer', async () => {
