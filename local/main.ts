@@ -11,7 +11,8 @@ import { assertPortFree, LocalSettingError, listenError, localStackSettings } fr
 async function main(): Promise<void> {
   const settings = localStackSettings(process.env)
   await assertPortFree(settings.host, settings.port, 'PORT')
-  await assertPortFree(settings.host, settings.dynamoDbPort, 'LOCAL_DYNAMODB_PORT')
+  if (!settings.dynamoDbEndpoint)
+    await assertPortFree(settings.host, settings.dynamoDbPort, 'LOCAL_DYNAMODB_PORT')
 
   const stack = await startLocalStack({
     ...settings,
