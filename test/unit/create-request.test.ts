@@ -22,7 +22,7 @@ function setup(credentialLimit = 1000) {
     newId: sequentialIds(),
     credentialLimit,
     verifier,
-    ecrTokens: {
+    exchanger: {
       exchange: async () => {
         throw new Error('not used')
       },
