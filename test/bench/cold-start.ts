@@ -2,10 +2,10 @@ import './cold-start/quiet-local-stack.ts'
 import { rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname } from 'node:path'
+import { startLocalStack } from '../../local/local-stack.ts'
 import { removeCdkOutdirs } from '../support/cdk-outdir.ts'
 import { validCreateBody } from '../support/credential-inputs.ts'
 import { startFaultProxy } from '../support/fault-proxy.ts'
-import { startTestStack } from '../support/test-stack.ts'
 import { type BenchBundle, buildFunctionBundles, buildNaiveBundle } from './cold-start/bundles.ts'
 import { apiEvent } from './cold-start/events.ts'
 import {
@@ -49,14 +49,20 @@ async function closedLoopbackPort(): Promise<number> {
 process.stdout.write(`cold start: building bundles and starting the local servers…\n`)
 const naive = await buildNaiveBundle()
 const bundles: BenchBundle[] = [naive, ...buildFunctionBundles()]
-const stack = await startTestStack()
+// a local stack of its own (DynamoDB Local included): the bench runs outside vitest, so not on
+// the test run's engine. No per-key rate limit: the bench seeds with one key.
+const stack = await startLocalStack({ port: 0, dynamoDbPort: 0, rateLimit: false })
 const proxy = await startFaultProxy(stack.dynamoDb.endpoint)
 const unreachableRegistry = `127.0.0.1:${await closedLoopbackPort()}`
 
 async function createCredential(query = '', body: object = validCreateBody): Promise<string> {
-  const response = await stack.request<{ id: string }>('POST', `/docker-registries${query}`, { body })
+  const response = await fetch(`${stack.baseUrl}/docker-registries${query}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
   if (response.status !== 201) throw new Error(`seeding a credential answered ${response.status}`)
-  return response.body.id
+  return ((await response.json()) as { id: string }).id
 }
 
 const stored = await createCredential()
@@ -119,6 +125,7 @@ function childEnv(bundle: BenchBundle, extra: Record<string, string> = {}): Node
     SECRETS_KEY_ARN: stack.secretsKeyArn,
     EVENT_BUS_NAME: 'cold-start-bench',
     ASSUMING_ROLE_ARNS: 'arn:aws:iam::000000000000:role/cold-start-bench',
+    CREDENTIAL_LIMIT: '1000',
     AWS_REGION: stack.kms.region,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',

@@ -190,7 +190,6 @@ describe('modules a Lambda bundle loads on first use', () => {
   it.each([
     ['the ECR client', 'ECR token exchange needs an AWS region name'],
     ['the registry verifier', 'Only https registries can be verified'],
-    ['Powertools idempotency', 'IdempotencyAlreadyInProgressError'],
   ])('keeps %s out of what create loads at cold start, in a chunk of its own', (_what, marker) => {
     const loaded = [...staticallyLoaded(create.file)]
     const chunks = readdirSync(join(create.dir, 'chunks')).map((file) => join(create.dir, 'chunks', file))
