@@ -131,10 +131,18 @@ function lambdaContext(route: Route, requestId: string): Context {
   }
 }
 
+/** Another API served on the gateway's port (the Lambda Invoke API): it answers the paths it claims. */
+export interface GatewayMount {
+  claims(pathname: string): boolean
+  serve(request: IncomingMessage, response: ServerResponse): Promise<void>
+}
+
 /** Options of {@link startHttpGateway}. */
 export interface HttpGatewayOptions {
   routes: readonly Route[]
   loadHandler: (route: Route) => Promise<ProxyHandler>
+  /** APIs that answer their own paths before the route table is consulted. */
+  mounts?: readonly GatewayMount[]
   host?: string
   /** 0 picks a free port. */
   port?: number
@@ -154,6 +162,7 @@ export interface HttpGateway {
 export async function startHttpGateway({
   routes,
   loadHandler,
+  mounts = [],
   host = '127.0.0.1',
   port = 0,
 }: HttpGatewayOptions): Promise<HttpGateway> {
@@ -161,6 +170,8 @@ export async function startHttpGateway({
     const requestId = randomUUID()
     try {
       const url = new URL(request.url ?? '/', 'http://localhost')
+      const mount = mounts.find((candidate) => candidate.claims(url.pathname))
+      if (mount) return await mount.serve(request, response)
       const candidates = routes.flatMap((route) => {
         const pathParameters = matchPath(route.path, url.pathname)
         return pathParameters === false ? [] : [{ route, pathParameters }]

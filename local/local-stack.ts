@@ -4,10 +4,14 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { createDynamoApiKeyStore } from '../shared/adapters/api-key-store.ts'
 import { generateApiKey, hashApiKey, isWellFormedApiKey, permissionsFor } from '../shared/domain/api-key.ts'
-import { type Route, routeList } from '../shared/http/routes.ts'
+import { routeList } from '../shared/http/routes.ts'
+import { bundleFunctions } from './bundle-functions.ts'
+import { type ChangeEventBus, startChangeEventBus } from './change-events.ts'
 import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
+import { createLambdaInvokeApi } from './lambda-invoke-api.ts'
+import { type LocalFunctions, sourceFunctions } from './local-functions.ts'
 
 /** Settings of the local stack; `npm start` reads them from the environment. */
 export interface LocalStackOptions {
@@ -28,6 +32,15 @@ export interface LocalStackOptions {
    * (a fault-injecting proxy in front of it, say). The stack's own setup uses the real one.
    */
   interpose?: (service: 'dynamodb' | 'kms', endpoint: string) => Promise<string>
+  /**
+   * A `cdk synth` output folder (`cdk.out`): run the bundles it holds, the artifacts `cdk deploy`
+   * uploads, instead of the TypeScript sources.
+   */
+  bundlesDir?: string
+  /** Where change events are POSTed, one per request, like an EventBridge API destination. */
+  eventTargetUrl?: string
+  /** How long a failing event POST is retried before the event is dropped. @default 60_000 */
+  eventRetryWindowMs?: number
 }
 
 /** A running local stack. */
@@ -40,6 +53,12 @@ export interface LocalStack {
   dynamoDb: LocalDynamoDb
   kms: KmsEmulator
   gateway: HttpGateway
+  /** The functions that run (sources or bundles), by name; the Invoke API serves each of them. */
+  functions: LocalFunctions
+  /** The Lambda Invoke API's endpoint (the gateway's own port), for `LambdaClient({ endpoint })`. */
+  lambdaEndpoint: string
+  /** The change-event bus: the EventBridge stand-in and its deliveries. */
+  events: ChangeEventBus
   close(): Promise<void>
 }
 
@@ -86,8 +105,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     description: 'docker registry secrets (local)',
   })
 
+  const functions = options.bundlesDir ? bundleFunctions(options.bundlesDir) : sourceFunctions()
+  const events = await startChangeEventBus({
+    host,
+    region: kms.region,
+    ...(options.eventTargetUrl === undefined ? {} : { eventTargetUrl: options.eventTargetUrl }),
+    ...(options.eventRetryWindowMs === undefined ? {} : { eventRetryWindowMs: options.eventRetryWindowMs }),
+  })
+
   const interpose = options.interpose ?? (async (_service: string, endpoint: string) => endpoint)
   configureEnvironment({
+    ...events.environment,
     AWS_REGION: kms.region,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
@@ -111,17 +139,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   )
   dynamoClient.destroy()
 
-  const handlers = new Map<string, Promise<ProxyHandler>>()
-  const loadHandler = (route: Route) => {
-    let handler = handlers.get(route.functionName)
-    if (!handler) {
-      const url = new URL(`../functions/${route.functionName}/handler.ts`, import.meta.url)
-      handler = import(url.href).then((module: { handler: ProxyHandler }) => module.handler)
-      handlers.set(route.functionName, handler)
-    }
-    return handler
-  }
-  const gateway = await startHttpGateway({ routes: routeList, loadHandler, host, port })
+  const gateway = await startHttpGateway({
+    routes: routeList,
+    loadHandler: (route) => functions.load(route.functionName) as Promise<ProxyHandler>,
+    mounts: [createLambdaInvokeApi({ functions, region: kms.region })],
+    host,
+    port,
+  })
 
   return {
     baseUrl: `${gateway.baseUrl}/v3`,
@@ -132,8 +156,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     dynamoDb,
     kms,
     gateway,
+    functions,
+    lambdaEndpoint: gateway.baseUrl,
+    events,
     async close() {
       await gateway.close()
+      await events.close()
       await kms.close()
       await dynamoDb.close()
     },

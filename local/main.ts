@@ -3,7 +3,8 @@ import { startLocalStack } from './local-stack.ts'
 /**
  * `npm start`: the local stack on http://127.0.0.1:3000/v3. Settings: PORT, HOST,
  * LOCAL_DYNAMODB_PORT (default 8000), LOCAL_DATA_DIR (keeps data across restarts),
- * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company).
+ * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company), LOCAL_BUNDLES (run
+ * the bundles of a `cdk synth` output folder), LOCAL_EVENT_TARGET_URL (POST change events there).
  */
 const stack = await startLocalStack({
   host: process.env.HOST ?? '127.0.0.1',
@@ -12,6 +13,8 @@ const stack = await startLocalStack({
   ...(process.env.LOCAL_DATA_DIR ? { dataDir: process.env.LOCAL_DATA_DIR } : {}),
   ...(process.env.LOCAL_API_KEY ? { apiKey: process.env.LOCAL_API_KEY } : {}),
   ...(process.env.LOCAL_COMPANY_ID ? { companyId: process.env.LOCAL_COMPANY_ID } : {}),
+  ...(process.env.LOCAL_BUNDLES ? { bundlesDir: process.env.LOCAL_BUNDLES } : {}),
+  ...(process.env.LOCAL_EVENT_TARGET_URL ? { eventTargetUrl: process.env.LOCAL_EVENT_TARGET_URL } : {}),
 })
 
 process.stdout.write(
@@ -22,6 +25,10 @@ process.stdout.write(
     `  company id         ${stack.companyId}`,
     `  DynamoDB endpoint  ${stack.dynamoDb.endpoint} (table ${stack.tableName})`,
     `  KMS endpoint       ${stack.kms.endpoint}`,
+    `  EventBridge        ${stack.events.eventBridge.endpoint} (change events ${process.env.LOCAL_EVENT_TARGET_URL ? `POSTed to ${process.env.LOCAL_EVENT_TARGET_URL}` : 'printed; set LOCAL_EVENT_TARGET_URL to receive them'})`,
+    `  Lambda endpoint    ${stack.lambdaEndpoint} (Invoke API)`,
+    `  functions          ${stack.functions.names.join(' ')}`,
+    `  running            ${stack.functions.origin}`,
     `  data               ${process.env.LOCAL_DATA_DIR ?? 'in memory (set LOCAL_DATA_DIR to keep it)'}`,
     '',
     `  try: curl -s ${stack.baseUrl}/docker-registries -H "Authorization: Bearer ${stack.apiKey}"`,

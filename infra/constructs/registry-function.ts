@@ -1,9 +1,11 @@
+import { basename, dirname } from 'node:path'
 import { Duration, Validations } from 'aws-cdk-lib'
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
+import { Architecture, type CfnFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { Construct } from 'constructs'
+import { FUNCTION_NAME_METADATA_KEY } from '../function-metadata.ts'
 
 /**
  * Defines `require` inside the ESM bundle: a few CommonJS dependencies still call it, and esbuild's
@@ -119,6 +121,10 @@ export class RegistryFunction extends Construct {
         forceDockerBundling: false,
       },
     })
+
+    // names the function (its functions/ folder) in the template, next to the asset metadata
+    const cfnFunction = this.function.node.defaultChild as CfnFunction
+    cfnFunction.addMetadata(FUNCTION_NAME_METADATA_KEY, basename(dirname(props.entry)))
 
     // the role's default policy holds only the log writes above and what active tracing adds.
     Validations.of(this.role.node.findChild('DefaultPolicy')).acknowledge({
