@@ -32,7 +32,7 @@ function writeAssembly(functions: FixtureFunction[]): string {
         'aws:asset:property': 'Code',
       },
       Properties: {
-        Code: { S3Bucket: { 'Fn::Sub': 'cdk-assets-${AWS::AccountId}' }, S3Key: `${fn.hash}.zip` },
+        Code: { S3Bucket: 'cdk-assets', S3Key: `${fn.hash}.zip` },
         Handler: fn.handler ?? 'index.handler',
         ...(fn.timeout ? { Timeout: fn.timeout } : {}),
       },
