@@ -2,6 +2,7 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams'
 import { PUBLISHER_EVENT_SOURCE } from '../infra/publisher-event-source.ts'
 import type { LocalFunctions } from './local-functions.ts'
+import { fileCheckpoints, memoryCheckpoints } from './stream-checkpoints.ts'
 import { type StreamPoller, type StreamPollerOptions, startStreamPoller } from './stream-poller.ts'
 import { createStreamReader } from './stream-reader.ts'
 
@@ -12,6 +13,8 @@ export interface ChangeEventStreamOptions {
   region: string
   tableName: string
   functions: LocalFunctions
+  /** Keeps the stream position in this file across restarts (under LOCAL_DATA_DIR); this run only when absent. */
+  checkpointFile?: string
   /** Test seams of the poller (polling interval, retry delays, where it prints). */
   poller?: Pick<StreamPollerOptions, 'pollIntervalMs' | 'retryDelayMs' | 'print'>
 }
@@ -50,6 +53,7 @@ export async function startChangeEventStream(options: ChangeEventStreamOptions):
     functionName,
     loadHandler: () => options.functions.load(functionName),
     settings: PUBLISHER_EVENT_SOURCE,
+    checkpoints: options.checkpointFile ? fileCheckpoints(options.checkpointFile) : memoryCheckpoints(),
     ...options.poller,
   })
   return {

@@ -3,8 +3,9 @@ import type { DynamoDBRecord } from 'aws-lambda'
 import { assertSupportedPattern, type EventPattern, matchesEventPattern } from './event-filter.ts'
 import { lambdaContext } from './lambda-context.ts'
 import type { LambdaHandler } from './local-functions.ts'
+import { memoryCheckpoints, type StreamCheckpoints } from './stream-checkpoints.ts'
 import { toLambdaStreamRecord } from './stream-event.ts'
-import type { StreamReader, StreamShard } from './stream-reader.ts'
+import type { ShardPosition, StreamReader, StreamShard } from './stream-reader.ts'
 
 /** The event source mapping's settings the poller honours (infra/publisher-event-source.ts). */
 export interface StreamMappingSettings {
@@ -50,6 +51,8 @@ export interface StreamPollerOptions {
   print?: (line: string) => void
   /** The clock record ages are measured with. */
   now?: () => number
+  /** Where each shard's position is kept across restarts. @default this run only */
+  checkpoints?: StreamCheckpoints
 }
 
 /** A running poller. */
@@ -113,6 +116,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     retryDelayMs = (attempt) => Math.min(100 * 2 ** (attempt - 1), 2000),
     print = (line) => process.stderr.write(`${line}\n`),
     now = Date.now,
+    checkpoints = memoryCheckpoints(),
   } = options
   assertSupportedPattern(settings.filterPattern)
 
@@ -208,9 +212,23 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     }
   }
 
+  // a checkpoint the stream no longer holds (trimmed after 24 hours, or a recreated table) is
+  // read from the oldest record instead, as a new mapping would
+  async function iteratorAt(shardId: string, position: ShardPosition): Promise<string> {
+    if (position.type === 'TRIM_HORIZON') return reader.iterator(streamArn, shardId, position)
+    try {
+      return await reader.iterator(streamArn, shardId, position)
+    } catch (error) {
+      const name = (error as Error)?.name
+      if (name !== 'TrimmedDataAccessException' && name !== 'ValidationException') throw error
+      print(`stream poller: checkpoint of shard ${shardId} is gone (${name}); reading from its oldest record`)
+      return reader.iterator(streamArn, shardId, { type: 'TRIM_HORIZON' })
+    }
+  }
+
   async function readShard(shard: StreamShard): Promise<void> {
     const { shardId } = shard
-    let checkpoint: string | undefined
+    let checkpoint = checkpoints.get(streamArn, shardId)
     const position = () =>
       checkpoint === undefined
         ? ({ type: 'TRIM_HORIZON' } as const)
@@ -219,7 +237,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     behind.add(shardId)
     while (!stopped) {
       try {
-        iterator ??= await reader.iterator(streamArn, shardId, position())
+        iterator ??= await iteratorAt(shardId, position())
         const page = await reader.records(iterator)
         if (page === 'expired') {
           iterator = undefined
@@ -231,7 +249,11 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
           await deliver(shardId, matching.slice(start, start + settings.batchSize))
         }
         if (stopped) return
-        checkpoint = records.at(-1)?.dynamodb?.SequenceNumber ?? checkpoint
+        const last = records.at(-1)?.dynamodb?.SequenceNumber
+        if (last !== undefined) {
+          checkpoint = last
+          checkpoints.set(streamArn, shardId, last)
+        }
         if (!page.nextIterator) {
           finished.add(shardId)
           behind.delete(shardId)

@@ -71,7 +71,12 @@ export class FakeStream implements StreamReader {
     const index = shard.records.findIndex(
       (record) => record.dynamodb?.SequenceNumber === position.sequenceNumber,
     )
-    if (index < 0) throw new Error(`no record ${position.sequenceNumber} in ${shardId}`)
+    if (index < 0) {
+      // what DynamoDB Streams answers for a position it no longer holds
+      throw Object.assign(new Error(`no record ${position.sequenceNumber} in ${shardId}`), {
+        name: 'TrimmedDataAccessException',
+      })
+    }
     return this.issue(shardId, index + 1)
   }
 

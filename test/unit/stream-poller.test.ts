@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { _Record } from '@aws-sdk/client-dynamodb-streams'
 import { marshall } from '@aws-sdk/util-dynamodb'
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PUBLISHER_EVENT_SOURCE } from '../../infra/publisher-event-source.ts'
+import { fileCheckpoints, memoryCheckpoints, type StreamCheckpoints } from '../../local/stream-checkpoints.ts'
 import {
   type StreamMappingSettings,
   type StreamPoller,
@@ -69,6 +73,7 @@ function start(
   handler: Handler,
   overrides: Partial<StreamMappingSettings> = {},
   now?: () => number,
+  checkpoints?: StreamCheckpoints,
 ) {
   const batches: DynamoDBRecord[][] = []
   poller = startStreamPoller({
@@ -84,6 +89,7 @@ function start(
     retryDelayMs: () => 0,
     print: (line) => printed.push(line),
     ...(now ? { now } : {}),
+    ...(checkpoints ? { checkpoints } : {}),
   })
   return batches
 }
@@ -273,5 +279,48 @@ describe('the stream poller (the event source mapping, locally)', () => {
     await until(() => batches.length === 2, 'the second record')
 
     expect(batches.map(names)).toEqual([['before'], ['after']])
+  })
+
+  it('reads on after the checkpoint a previous run left, publishing nothing twice across a restart', async () => {
+    const stream = new FakeStream()
+    stream.addShard('shard-1')
+    stream.append('shard-1', credentialRecord('first-run'))
+    const checkpoints = memoryCheckpoints()
+    const first = start(stream, succeed, {}, undefined, checkpoints)
+    await until(() => first.length === 1, 'the first run')
+    await poller?.close()
+
+    stream.append('shard-1', credentialRecord('second-run'))
+    const second = start(stream, succeed, {}, undefined, checkpoints)
+    await until(() => second.length === 1, 'the second run')
+
+    expect(second.map(names)).toEqual([['second-run']])
+  })
+
+  it('reads from the oldest record when its checkpoint is no longer in the stream', async () => {
+    const stream = new FakeStream()
+    stream.addShard('shard-1')
+    stream.append('shard-1', credentialRecord('kept'))
+    const checkpoints = memoryCheckpoints()
+    checkpoints.set(STREAM, 'shard-1', '1')
+
+    const batches = start(stream, succeed, {}, undefined, checkpoints)
+    await until(() => batches.length === 1, 'the record')
+
+    expect(batches.map(names)).toEqual([['kept']])
+    expect(printed.join('\n')).toContain('checkpoint of shard shard-1 is gone (TrimmedDataAccessException)')
+  })
+
+  it('keeps checkpoints in a file across instances', () => {
+    const folder = mkdtempSync(join(tmpdir(), 'checkpoints-'))
+    try {
+      const path = join(folder, 'stream-checkpoints.json')
+      fileCheckpoints(path).set(STREAM, 'shard-1', '1042')
+
+      expect(fileCheckpoints(path).get(STREAM, 'shard-1')).toBe('1042')
+      expect(fileCheckpoints(path).get(STREAM, 'shard-2')).toBeUndefined()
+    } finally {
+      rmSync(folder, { recursive: true, force: true })
+    }
   })
 })
