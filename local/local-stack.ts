@@ -12,6 +12,7 @@ import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-ga
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
 import { createLambdaInvokeApi } from './lambda-invoke-api.ts'
 import { type LocalFunctions, sourceFunctions } from './local-functions.ts'
+import { LocalSettingError } from './settings.ts'
 
 /** Settings of the local stack; `npm start` reads them from the environment. */
 export interface LocalStackOptions {
@@ -41,6 +42,8 @@ export interface LocalStackOptions {
   eventTargetUrl?: string
   /** How long a failing event POST is retried before the event is dropped. @default 60_000 */
   eventRetryWindowMs?: number
+  /** Called with one line per API request (`npm start` prints them). */
+  requestLog?: (line: string) => void
 }
 
 /** A running local stack. */
@@ -90,7 +93,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tableName = DEFAULT_LOCAL_TABLE,
   } = options
   if (options.apiKey !== undefined && !isWellFormedApiKey(options.apiKey)) {
-    throw new Error('LOCAL_API_KEY must look like rcs_ followed by 43 base64url characters')
+    throw new LocalSettingError(
+      'LOCAL_API_KEY',
+      'LOCAL_API_KEY must be rcs_ followed by 43 base64url characters',
+    )
   }
   if (dataDir) mkdirSync(dataDir, { recursive: true })
 
@@ -145,6 +151,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     mounts: [createLambdaInvokeApi({ functions, region: kms.region })],
     host,
     port,
+    ...(options.requestLog ? { requestLog: options.requestLog } : {}),
   })
 
   return {
@@ -178,7 +185,12 @@ async function ensureDevelopmentKey(
   const { key, hash } = fixedKey ? { key: fixedKey, hash: hashApiKey(fixedKey) } : generateApiKey()
   const existing = await store.find(hash)
   if (existing) {
-    if (existing.companyId !== companyId) throw new Error('LOCAL_API_KEY already belongs to another company')
+    if (existing.companyId !== companyId) {
+      throw new LocalSettingError(
+        'LOCAL_API_KEY',
+        'LOCAL_API_KEY already belongs to another company in LOCAL_DATA_DIR; set LOCAL_COMPANY_ID to that company, or use another key',
+      )
+    }
     return key
   }
   await store.create({

@@ -15,22 +15,49 @@ export interface StartedLocalStack {
   /** The Lambda Invoke API's endpoint (the API's own port). */
   lambdaEndpoint: string
   eventBridgeEndpoint: string
+  secretsKeyArn: string
   output(): string
   stop(): Promise<void>
 }
 
 const field = (output: string, label: string) => new RegExp(`${label}\\s+(\\S+)`).exec(output)?.[1] ?? ''
 
+function spawnLocalMain(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', LOCAL_DYNAMODB_PORT: '0', POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+}
+
+/** How `npm start` ended when it could not start: its exit code and what it printed on each stream. */
+export interface FailedStart {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the local stack's entry point with settings that should stop it, and waits for it to exit. */
+export async function runNpmStartToExit(env: Record<string, string>): Promise<FailedStart> {
+  const child = spawnLocalMain(env)
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (chunk) => {
+    stdout += chunk
+  })
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { code, stdout, stderr }
+}
+
 /**
  * Runs the local stack's entry point (what `npm start` runs) as its own process, on free ports
  * unless `env` says otherwise, and waits for its ready banner.
  */
 export async function runNpmStart(env: Record<string, string> = {}): Promise<StartedLocalStack> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: '0', LOCAL_DYNAMODB_PORT: '0', POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  const child = spawnLocalMain(env)
   let output = ''
   child.stdout?.on('data', (chunk) => {
     output += chunk
@@ -55,6 +82,7 @@ export async function runNpmStart(env: Record<string, string> = {}): Promise<Sta
     kmsEndpoint: field(output, 'KMS endpoint'),
     lambdaEndpoint: field(output, 'Lambda endpoint'),
     eventBridgeEndpoint: field(output, 'EventBridge'),
+    secretsKeyArn: field(output, 'secrets key ARN'),
     output: () => output,
     async stop() {
       if (child.exitCode !== null) return
