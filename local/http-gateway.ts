@@ -258,8 +258,9 @@ export async function startHttpGateway({
     } catch (error) {
       // a path API Gateway cannot decode is a client error; a handler that throws is an integration
       // failure. nothing of the error is shown, and only its name is logged.
-      // a connection node closed (a request over the time bound) or that the client dropped
-      if (response.headersSent || request.destroyed) return response.destroy()
+      // a connection node closed (a request over the time bound) or that the client dropped. not
+      // request.destroyed: a request whose body was read to its end is destroyed too (autoDestroy)
+      if (response.headersSent || request.socket.destroyed) return response.destroy()
       if (error instanceof URIError) return gatewayError(response, 'DEFAULT_4XX', requestId)
       process.stderr.write(`local gateway: handler failed (${(error as Error)?.name ?? typeof error})\n`)
       gatewayError(response, 'INTEGRATION_FAILURE', requestId)
