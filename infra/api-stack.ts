@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib'
+import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib'
 import {
   AccessLogField,
   AccessLogFormat,
@@ -21,6 +21,8 @@ import { GATEWAY_ERRORS, gatewayErrorTemplate } from '../shared/http/gateway-err
 import type { Route } from '../shared/http/routes.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
 import {
+  acknowledgeCustomerRoleWildcard,
+  decryptingFunctionNames,
   decryptingRoleName,
   routePolicyStatements,
   routeUsesSecretsKey,
@@ -148,6 +150,15 @@ export class ApiStack extends Stack {
     const environment: Record<string, string> = {}
     if (routeUsesTable(route)) environment.TABLE_NAME = props.table.tableName
     if (routeUsesSecretsKey(route)) environment.SECRETS_KEY_ARN = props.secretsKey.keyArn
+    if (route.namesAssumingRoles) {
+      // the roles that assume customers' ECR roles are the decrypting ones, by their fixed names
+      environment.ASSUMING_ROLE_ARNS = decryptingFunctionNames(props.routes)
+        .map(
+          (name) =>
+            `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${decryptingRoleName(props.stackNamePrefix, name)}`,
+        )
+        .join(',')
+    }
 
     const registryFunction = new RegistryFunction(this, functionConstructId(route), {
       entry: join(functionsDir, route.functionName, 'handler.ts'),
@@ -173,6 +184,7 @@ export class ApiStack extends Stack {
         roles: [registryFunction.role],
       })
       registryFunction.function.node.addDependency(dataAccess)
+      if (route.assumesCustomerRoles) acknowledgeCustomerRoleWildcard(dataAccess)
     }
 
     return registryFunction

@@ -19,6 +19,7 @@ import type { Construct } from 'constructs'
 import { RegistryFunction } from './constructs/registry-function.ts'
 import { PUBLISHER_EVENT_SOURCE } from './publisher-event-source.ts'
 import {
+  acknowledgeCustomerRoleWildcard,
   decryptingRoleName,
   type FunctionDataAccess,
   RESOLVE_FUNCTION_NAME,
@@ -36,6 +37,8 @@ export const RESOLVE_DATA_ACCESS: FunctionDataAccess = {
   permission: null,
   credentialActions: ['dynamodb:GetItem'],
   secretsKey: 'open',
+  // ecr credentials by role: sts:AssumeRole into customers' roles (never this account's)
+  assumesCustomerRoles: true,
 }
 
 /** Records per invocation of the publisher ({@link PUBLISHER_EVENT_SOURCE}). */
@@ -186,15 +189,18 @@ export class InternalStack extends Stack {
       // 3 s to connect and 10 s to answer, with the SDK's retries.
       timeout: Duration.seconds(30),
       // the KMS key id comes from the envelope, so the key's ARN is not configured; the ECR
-      // exchange signs with the customer's key pair, so the role has no ECR permission either.
+      // exchange signs with the customer's key pair or assumed role, so the role has no ECR
+      // permission either; it may only assume customers' roles.
       environment: { TABLE_NAME: props.table.tableName },
     })
-    this.grantDataAccess(
-      this.resolver,
-      routePolicyStatements(RESOLVE_DATA_ACCESS, {
-        tableArn: props.table.tableArn,
-        secretsKeyArn: props.secretsKey.keyArn,
-      }),
+    acknowledgeCustomerRoleWildcard(
+      this.grantDataAccess(
+        this.resolver,
+        routePolicyStatements(RESOLVE_DATA_ACCESS, {
+          tableArn: props.table.tableArn,
+          secretsKeyArn: props.secretsKey.keyArn,
+        }),
+      ),
     )
     this.node.addValidation({ validate: () => this.resolverDestinationErrors() })
 
@@ -226,12 +232,13 @@ export class InternalStack extends Stack {
   // data access in a policy of its own, apart from the logs and X-Ray statements of the role's
   // default policy, so nothing here hides behind the X-Ray acknowledgement; the function (and so
   // the event source mapping, which Lambda validates against the role) waits for it.
-  private grantDataAccess(registryFunction: RegistryFunction, statements: PolicyStatement[]): void {
+  private grantDataAccess(registryFunction: RegistryFunction, statements: PolicyStatement[]): Policy {
     const dataAccess = new Policy(registryFunction, 'DataAccess', {
       statements,
       roles: [registryFunction.role],
     })
     registryFunction.function.node.addDependency(dataAccess)
+    return dataAccess
   }
 
   // SqsDlq would also grant sqs:GetQueueAttributes and sqs:GetQueueUrl to the role; the statement

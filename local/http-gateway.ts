@@ -228,10 +228,15 @@ export async function startHttpGateway({
       const url = new URL(request.url ?? '/', 'http://localhost')
       const mount = mounts.find((candidate) => candidate.claims(url.pathname))
       if (mount) return await mount.serve(request, response)
-      const candidates = routes.flatMap((route) => {
-        const pathParameters = matchPath(route.path, url.pathname)
-        return pathParameters === false ? [] : [{ route, pathParameters }]
-      })
+      // as API Gateway matches: a fixed segment before a {parameter} (…/external-id before …/{id})
+      const candidates = routes
+        .flatMap((route) => {
+          const pathParameters = matchPath(route.path, url.pathname)
+          return pathParameters === false ? [] : [{ route, pathParameters }]
+        })
+        .sort(
+          (a, b) => Object.keys(a.pathParameters ?? {}).length - Object.keys(b.pathParameters ?? {}).length,
+        )
       // API Gateway answers an unknown path, or a known path with another method, alike
       const match = candidates.find((candidate) => candidate.route.method === request.method)
       if (!match) return gatewayError(response, 'MISSING_AUTHENTICATION_TOKEN', requestId)

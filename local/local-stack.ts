@@ -73,6 +73,12 @@ export const DEFAULT_LOCAL_TABLE = 'registry-credentials-local'
 
 const SECRETS_KEY_ALIAS = 'alias/registry-credentials-secrets'
 
+/** The local stand-ins for the deployed resolve and verify roles' ARNs. */
+export const LOCAL_ASSUMING_ROLE_ARNS = [
+  'arn:aws:iam::000000000000:role/registry-credentials-local-verify-docker-registry',
+  'arn:aws:iam::000000000000:role/registry-credentials-local-resolve-docker-registry',
+]
+
 // the handlers read their configuration when first imported, exactly as on Lambda: the
 // environment is set before any handler module loads.
 function configureEnvironment(settings: Record<string, string>): void {
@@ -133,6 +139,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // local only: verification may reach a registry on this machine's loopback, over plain http
     REGISTRY_VERIFY_ALLOW_HTTP: 'true',
     REGISTRY_VERIFY_ALLOW_LOOPBACK: 'true',
+    // what the deployed stack names: the roles that assume customers' ECR roles
+    ASSUMING_ROLE_ARNS: LOCAL_ASSUMING_ROLE_ARNS.join(','),
   })
 
   const dynamoClient = new DynamoDBClient({ endpoint: dynamoDb.endpoint, region: kms.region })

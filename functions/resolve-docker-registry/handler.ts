@@ -1,4 +1,3 @@
-import { createEcrTokenExchanger } from '../../shared/adapters/ecr-token-exchanger.ts'
 import { createKmsOpener } from '../../shared/adapters/kms-envelope.ts'
 import {
   invocationIds,
@@ -7,6 +6,7 @@ import {
   resolveFailure,
 } from '../../shared/domain/resolve-credential.ts'
 import { describeError } from '../../shared/http/error-response.ts'
+import { credentialExchanger, loginCache } from '../../shared/runtime/credential-exchange.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
 import { kms } from '../../shared/runtime/kms.ts'
 import { logger } from '../../shared/runtime/logger.ts'
@@ -14,7 +14,8 @@ import { logger } from '../../shared/runtime/logger.ts'
 const ports = {
   store: credentialStore,
   opener: createKmsOpener({ kms }),
-  ecrTokens: createEcrTokenExchanger(),
+  exchanger: credentialExchanger,
+  logins: loginCache,
 }
 
 /**

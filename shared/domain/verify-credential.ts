@@ -11,7 +11,14 @@ import { CredentialNotFoundError, DependencyUnavailableError, InvalidInputError 
 import { ecrRegion } from './image-reference.ts'
 import type { Clock, CredentialStore, SecretOpener } from './ports.ts'
 import { credentialHost, pinnableHost, RegistryHostParameter } from './registry-host.ts'
-import { type EcrTokenExchanger, RegistryCredentialsRejectedError } from './resolve-credential.ts'
+import {
+  type CredentialExchanger,
+  exchangeKind,
+  exchangeRequest,
+  exchangeScope,
+  RegistryCredentialsRejectedError,
+  rejectedMessage,
+} from './short-lived-credentials.ts'
 
 /** What a verification can find, coarse enough to show a customer (Koyeb-style codes). */
 export const VERIFICATION_STATUSES = [
@@ -41,10 +48,13 @@ export interface RegistryVerifier {
   verify(input: { registryHost: string; username: string; password: string }): Promise<VerificationResult>
 }
 
-/** What verification needs: the registry check, and ECR's token exchange for `ecr` credentials. */
+/**
+ * What verification needs: the registry check, and the exchange of ECR key pairs, ECR roles and
+ * Google keys (never a cached login: a check is of the credential as it is now).
+ */
 export interface VerificationPorts {
   verifier: RegistryVerifier
-  ecrTokens: EcrTokenExchanger
+  exchanger: CredentialExchanger
 }
 
 const unknownParameter = (issue: v.StrictObjectIssue) =>
@@ -122,29 +132,51 @@ export function verificationHost(provider: RegistryProvider, pinned: string | un
   return host
 }
 
+const EXCHANGED_OK: Record<ReturnType<typeof exchangeKind>, string> = {
+  ecrKeyPair: 'Amazon ECR accepted the access key.',
+  ecrRole: 'This service assumed the role with your ExternalId, and Amazon ECR gave it a registry token.',
+  googleKey: 'Google accepted the service-account key, and the registry accepted its access token.',
+}
+
 /**
- * Checks credentials against a registry. An `ecr` credential is an AWS access key pair: it is
- * checked by exchanging it for a registry token in the host's region, as a pull would.
+ * Checks credentials against a registry, as a pull would use them: ECR key pairs and roles by
+ * exchanging them for a registry token in the host's region, Google service-account keys by
+ * exchanging them for an access token and checking the registry with it, anything else directly.
  */
 export async function checkRegistryCredentials(
   ports: VerificationPorts,
+  companyId: string,
   provider: RegistryProvider,
   host: string,
   username: string,
   password: string,
 ): Promise<VerificationResult> {
-  if (provider !== 'ecr') return ports.verifier.verify({ registryHost: host, username, password })
-  const region = ecrRegion(host)
-  if (!region) return { status: 'malformed', message: 'The host is not an Amazon ECR registry.' }
+  const credential = { registry: provider, username }
+  if (provider === 'ecr' && !ecrRegion(host)) {
+    return { status: 'malformed', message: 'The host is not an Amazon ECR registry.' }
+  }
+  if (exchangeScope(credential, host) === undefined) {
+    return ports.verifier.verify({ registryHost: host, username, password })
+  }
+  const kind = exchangeKind(credential)
   try {
-    await ports.ecrTokens.exchange({ region, accessKeyId: username, secretAccessKey: password })
-    return { status: 'ok', message: 'Amazon ECR accepted the access key.' }
+    const request = exchangeRequest(credential, password, host, companyId)
+    if (!request) throw new Error('a credential with an exchange scope has an exchange request')
+    const login = await ports.exchanger.exchange(request)
+    if (kind !== 'googleKey') return { status: 'ok', message: EXCHANGED_OK[kind] }
+    const result = await ports.verifier.verify({
+      registryHost: host,
+      username: login.username,
+      password: login.password,
+    })
+    return result.status === 'ok' ? { status: 'ok', message: EXCHANGED_OK[kind] } : result
   } catch (error) {
     if (error instanceof RegistryCredentialsRejectedError) {
-      return { status: 'auth_denied', message: 'Amazon ECR rejected the access key.' }
+      return { status: 'auth_denied', message: error.detail ?? rejectedMessage(kind) }
     }
     if (error instanceof DependencyUnavailableError) {
-      return { status: 'registry_error', message: 'Amazon ECR did not answer; try again shortly.' }
+      const who = kind === 'googleKey' ? 'Google' : 'AWS'
+      return { status: 'registry_error', message: `${who} did not answer; try again shortly.` }
     }
     throw error
   }
@@ -172,6 +204,7 @@ export async function verifyDockerRegistry(
   const password = await ports.opener.open(credential.secret, { companyId, credentialId: id })
   const result = await checkRegistryCredentials(
     ports,
+    companyId,
     credential.registry,
     host,
     credential.username,
@@ -199,7 +232,14 @@ export async function createVerifiedDockerRegistry(
 ): Promise<DockerRegistry> {
   const pinned = requestedHost === undefined ? undefined : pinnableHost(input.registry, requestedHost)
   const host = verificationHost(input.registry, pinned)
-  const result = await checkRegistryCredentials(ports, input.registry, host, input.username, input.secret)
+  const result = await checkRegistryCredentials(
+    ports,
+    companyId,
+    input.registry,
+    host,
+    input.username,
+    input.secret,
+  )
   if (result.status !== 'ok') throw new VerificationFailedError(result)
   return createDockerRegistry(ports, companyId, input, { registryHost: pinned })
 }

@@ -20,6 +20,10 @@ export interface Route {
   secretsKey: SecretsKeyAccess
   /** Whether the operation honours `Idempotency-Key` (its records live under `pk = IDEMPOTENCY`). */
   idempotent?: boolean
+  /** Whether the function is told the ARNs of the roles that assume customers' roles (`ASSUMING_ROLE_ARNS`). */
+  namesAssumingRoles?: boolean
+  /** Whether the function assumes customers' IAM roles (`ecr` credentials by role). */
+  assumesCustomerRoles?: boolean
 }
 
 const COLLECTION = '/v3/docker-registries'
@@ -88,6 +92,20 @@ export const routes = {
     credentialActions: ['dynamodb:GetItem'],
     // the one public route that decrypts: it must present the secret to the registry
     secretsKey: 'open',
+    // an ecr credential by role is checked by assuming it, as resolve does
+    assumesCustomerRoles: true,
+  },
+  getExternalId: {
+    operationId: 'getDockerRegistryExternalId',
+    method: 'GET',
+    // a fixed segment beside {id}: API Gateway (and the local gateway) match it first
+    path: '/v3/docker-registries/external-id',
+    functionName: 'get-external-id',
+    permission: 'docker_registries:read',
+    hasBody: false,
+    credentialActions: [],
+    secretsKey: 'none',
+    namesAssumingRoles: true,
   },
   getOpenApiDocument: {
     operationId: 'getOpenApiDocument',

@@ -95,6 +95,30 @@ describe('ApiStack', () => {
       }
     })
 
+    it('tells the ExternalId function the resolve and verify roles, by their fixed names', () => {
+      const variables = (
+        functionProperties(routes.getExternalId).Environment as { Variables: Record<string, unknown> }
+      ).Variables
+      const prefix = synthesized.stacks.settings.stackNamePrefix
+
+      expect(JSON.stringify(variables.ASSUMING_ROLE_ARNS)).toContain(
+        `:role/${prefix}-verify-docker-registry,arn:`,
+      )
+      expect(JSON.stringify(variables.ASSUMING_ROLE_ARNS)).toContain(
+        `:role/${prefix}-resolve-docker-registry`,
+      )
+    })
+
+    it('never aims an exchange elsewhere: no function gets an endpoint override', () => {
+      for (const route of routeList) {
+        const variables = (functionProperties(route).Environment as { Variables: object }).Variables
+        expect(
+          Object.keys(variables).filter((name) => name.includes('ENDPOINT') || name.includes('OVERRIDE')),
+          route.functionName,
+        ).toEqual([])
+      }
+    })
+
     it('gives the OpenAPI document function no table', () => {
       const variables = (functionProperties(routes.getOpenApiDocument).Environment as { Variables: object })
         .Variables

@@ -9,6 +9,7 @@ import { PUBLISHER_EVENT_SOURCE } from '../../infra/publisher-event-source.ts'
 import { assertSupportedPattern, type EventPattern, matchesEventPattern } from '../../local/event-filter.ts'
 import { buildTestApp, type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
 import {
+  ASSUME_CUSTOMER_ROLES,
   BASELINE,
   COMPANIES_ONLY,
   type Grant,
@@ -268,12 +269,13 @@ describe('InternalStack', () => {
       ])
     })
 
-    it('may read credential items and decrypt registry secrets, and nothing else', () => {
+    it("may read credential items, decrypt registry secrets and assume other accounts' roles, and nothing else", () => {
       expect(grantsOf(synthesized.stacks.internal.resolver)).toEqual(
         sortGrants([
           ...BASELINE,
           { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
           { action: 'kms:Decrypt', resource: 'secrets key', condition: SECRETS_ONLY },
+          ...ASSUME_CUSTOMER_ROLES,
         ]),
       )
     })

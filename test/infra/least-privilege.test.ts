@@ -5,6 +5,7 @@ import { type Route, routeList, routes } from '../../shared/http/routes.ts'
 import { type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
 import {
   API_KEYS_ONLY,
+  ASSUME_CUSTOMER_ROLES,
   actionAllows,
   BASELINE,
   COMPANIES_ONLY,
@@ -54,6 +55,12 @@ const EXPECTED: Record<string, Grant[]> = {
     { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
     { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'kms:Decrypt', resource: 'secrets key', condition: SECRETS_ONLY },
+    // ecr credentials by role are checked by assuming the role, never one of this account's
+    ...ASSUME_CUSTOMER_ROLES,
+  ],
+  // the ExternalId comes from the caller's company alone: no data access at all
+  [routes.getExternalId.functionName]: [
+    { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
   ],
   [routes.getOpenApiDocument.functionName]: [],
 }

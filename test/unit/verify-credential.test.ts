@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { DependencyUnavailableError, InvalidInputError } from '../../shared/domain/errors.ts'
 import { pinnableHost } from '../../shared/domain/registry-host.ts'
-import type { EcrTokenRequest } from '../../shared/domain/resolve-credential.ts'
-import { RegistryCredentialsRejectedError } from '../../shared/domain/resolve-credential.ts'
+import {
+  type ExchangeRequest,
+  externalIdFor,
+  RegistryCredentialsRejectedError,
+} from '../../shared/domain/short-lived-credentials.ts'
 import {
   checkRegistryCredentials,
   createVerifiedDockerRegistry,
@@ -11,6 +14,7 @@ import {
   verificationHost,
 } from '../../shared/domain/verify-credential.ts'
 import { fixedClock, InMemoryCredentialStore, RecordingSealer, sequentialIds } from '../support/fakes.ts'
+import { testServiceAccountKey } from '../support/service-account-key.ts'
 
 function recordingVerifier(status: 'ok' | 'auth_denied' = 'ok') {
   const calls: Parameters<RegistryVerifier['verify']>[0][] = []
@@ -23,19 +27,22 @@ function recordingVerifier(status: 'ok' | 'auth_denied' = 'ok') {
   return { verifier, calls }
 }
 
-function ecrTokens(outcome: 'ok' | Error = 'ok') {
-  const requests: EcrTokenRequest[] = []
+function recordingExchanger(outcome: 'ok' | Error = 'ok') {
+  const requests: ExchangeRequest[] = []
   return {
     requests,
-    ecrTokens: {
-      async exchange(request: EcrTokenRequest) {
+    exchanger: {
+      async exchange(request: ExchangeRequest) {
         requests.push(request)
         if (outcome instanceof Error) throw outcome
-        return { username: 'AWS', password: 'token', expiresAt: new Date() }
+        const username = request.kind === 'googleKey' ? 'oauth2accesstoken' : 'AWS'
+        return { username, password: 'token', expiresAt: new Date() }
       },
     },
   }
 }
+
+const COMPANY = '11111111-1111-4111-8111-111111111111'
 
 describe('verificationHost', () => {
   it.each([
@@ -70,10 +77,11 @@ describe('pinnableHost', () => {
 describe('checkRegistryCredentials', () => {
   it('checks an ECR key pair by exchanging it in the host region, without calling the registry', async () => {
     const { verifier, calls } = recordingVerifier()
-    const { ecrTokens: exchanger, requests } = ecrTokens()
+    const { exchanger, requests } = recordingExchanger()
 
     const result = await checkRegistryCredentials(
-      { verifier, ecrTokens: exchanger },
+      { verifier, exchanger },
+      COMPANY,
       'ecr',
       '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
       'AKIAIOSFODNN7EXAMPLE',
@@ -82,7 +90,12 @@ describe('checkRegistryCredentials', () => {
 
     expect(result.status).toBe('ok')
     expect(requests).toEqual([
-      { region: 'eu-west-1', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'secret-access-key' },
+      {
+        kind: 'ecrKeyPair',
+        region: 'eu-west-1',
+        accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+        secretAccessKey: 'secret-access-key',
+      },
     ])
     expect(calls).toEqual([])
   })
@@ -92,7 +105,8 @@ describe('checkRegistryCredentials', () => {
     [new DependencyUnavailableError('ECR', 1), 'registry_error'],
   ])('maps a failed ECR exchange (%s) to %s', async (error, status) => {
     const result = await checkRegistryCredentials(
-      { verifier: recordingVerifier().verifier, ecrTokens: ecrTokens(error).ecrTokens },
+      { verifier: recordingVerifier().verifier, exchanger: recordingExchanger(error).exchanger },
+      COMPANY,
       'ecr',
       '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
       'AKIAIOSFODNN7EXAMPLE',
@@ -107,7 +121,8 @@ describe('checkRegistryCredentials', () => {
     const { verifier, calls } = recordingVerifier()
 
     await checkRegistryCredentials(
-      { verifier, ecrTokens: ecrTokens().ecrTokens },
+      { verifier, exchanger: recordingExchanger().exchanger },
+      COMPANY,
       'github',
       'ghcr.io',
       'me',
@@ -115,6 +130,80 @@ describe('checkRegistryCredentials', () => {
     )
 
     expect(calls).toEqual([{ registryHost: 'ghcr.io', username: 'me', password: 'pw' }])
+  })
+
+  it("checks an ECR role by assuming it with the company's ExternalId, without calling the registry", async () => {
+    const { verifier, calls } = recordingVerifier()
+    const { exchanger, requests } = recordingExchanger()
+    const roleArn = 'arn:aws:iam::123456789012:role/ecr-pull'
+
+    const result = await checkRegistryCredentials(
+      { verifier, exchanger },
+      COMPANY,
+      'ecr',
+      '123456789012.dkr.ecr.us-east-2.amazonaws.com',
+      'assume-role',
+      roleArn,
+    )
+
+    expect({ result: result.status, requests, calls }).toEqual({
+      result: 'ok',
+      requests: [{ kind: 'ecrRole', region: 'us-east-2', roleArn, externalId: externalIdFor(COMPANY) }],
+      calls: [],
+    })
+  })
+
+  it('reports why a role was refused, in the words of the exchange', async () => {
+    const refusal = new RegistryCredentialsRejectedError(
+      'The role trusts this service without requiring your ExternalId.',
+    )
+
+    const result = await checkRegistryCredentials(
+      { verifier: recordingVerifier().verifier, exchanger: recordingExchanger(refusal).exchanger },
+      COMPANY,
+      'ecr',
+      '123456789012.dkr.ecr.us-east-2.amazonaws.com',
+      'assume-role',
+      'arn:aws:iam::123456789012:role/ecr-pull',
+    )
+
+    expect(result).toEqual({ status: 'auth_denied', message: refusal.message })
+  })
+
+  it('checks a Google key by exchanging it and presenting the access token to the registry', async () => {
+    const { verifier, calls } = recordingVerifier()
+    const { exchanger, requests } = recordingExchanger()
+    const key = testServiceAccountKey()
+
+    const result = await checkRegistryCredentials(
+      { verifier, exchanger },
+      COMPANY,
+      'gcr',
+      'europe-docker.pkg.dev',
+      '_json_key',
+      key.json,
+    )
+
+    expect({ result: result.status, kinds: requests.map((request) => request.kind), calls }).toEqual({
+      result: 'ok',
+      kinds: ['googleKey'],
+      calls: [{ registryHost: 'europe-docker.pkg.dev', username: 'oauth2accesstoken', password: 'token' }],
+    })
+  })
+
+  it('reports what the registry says of a Google access token it refuses', async () => {
+    const { verifier } = recordingVerifier('auth_denied')
+
+    const result = await checkRegistryCredentials(
+      { verifier, exchanger: recordingExchanger().exchanger },
+      COMPANY,
+      'gcr',
+      'gcr.io',
+      '_json_key',
+      testServiceAccountKey().json,
+    )
+
+    expect(result.status).toBe('auth_denied')
   })
 })
 
@@ -129,7 +218,7 @@ describe('createVerifiedDockerRegistry', () => {
       clock: fixedClock(),
       newId: sequentialIds(),
       verifier: recordingVerifier('ok').verifier,
-      ecrTokens: ecrTokens().ecrTokens,
+      exchanger: recordingExchanger().exchanger,
     }
 
     await createVerifiedDockerRegistry(ports, '11111111-1111-4111-8111-111111111111', input, undefined)
@@ -146,7 +235,7 @@ describe('createVerifiedDockerRegistry', () => {
       clock: fixedClock(),
       newId: sequentialIds(),
       verifier: recordingVerifier('auth_denied').verifier,
-      ecrTokens: ecrTokens().ecrTokens,
+      exchanger: recordingExchanger().exchanger,
     }
 
     await expect(
