@@ -16,7 +16,7 @@ export interface ChangeEventStreamOptions {
   /** Keeps the stream position in this file across restarts (under LOCAL_DATA_DIR); this run only when absent. */
   checkpointFile?: string
   /** Test seams of the poller (polling interval, retry delays, where it prints). */
-  poller?: Pick<StreamPollerOptions, 'pollIntervalMs' | 'retryDelayMs' | 'print'>
+  poller?: Pick<StreamPollerOptions, 'pollIntervalMs' | 'discoverIntervalMs' | 'retryDelayMs' | 'print'>
 }
 
 /** The running mapping of the table's stream to the publisher. */

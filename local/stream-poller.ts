@@ -43,8 +43,10 @@ export interface StreamPollerOptions {
   functionName: string
   loadHandler: () => Promise<LambdaHandler>
   settings: StreamMappingSettings
-  /** Pause between polls of a shard that had nothing new. @default 200 */
+  /** Pause between polls of a shard that had nothing new. @default 250 (Lambda polls 4 times a second) */
   pollIntervalMs?: number
+  /** Pause between DescribeStream calls looking for new shards. @default 2000 */
+  discoverIntervalMs?: number
   /** Pause before retry number `attempt` (1-based). @default 100 ms doubling, at most 2 s */
   retryDelayMs?: (attempt: number) => number
   /** Where on-failure records and polling errors are printed. @default stderr */
@@ -112,7 +114,8 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
     functionName,
     loadHandler,
     settings,
-    pollIntervalMs = 200,
+    pollIntervalMs = 250,
+    discoverIntervalMs = 2000,
     retryDelayMs = (attempt) => Math.min(100 * 2 ** (attempt - 1), 2000),
     print = (line) => process.stderr.write(`${line}\n`),
     now = Date.now,
@@ -291,7 +294,7 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
       } catch (error) {
         print(`stream poller: DescribeStream failed (${(error as Error)?.name}); retrying`)
       }
-      await sleep(pollIntervalMs)
+      await sleep(discoverIntervalMs)
     }
   }
 

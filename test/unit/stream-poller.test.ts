@@ -86,6 +86,7 @@ function start(
     },
     settings: { ...settings, ...overrides },
     pollIntervalMs: 2,
+    discoverIntervalMs: 2,
     retryDelayMs: () => 0,
     print: (line) => printed.push(line),
     ...(now ? { now } : {}),
