@@ -4,6 +4,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { createDynamoApiKeyStore } from '../shared/adapters/api-key-store.ts'
 import { generateApiKey, hashApiKey, isWellFormedApiKey, permissionsFor } from '../shared/domain/api-key.ts'
+import type { RateLimit } from '../shared/http/rate-limit.ts'
 import { routeList } from '../shared/http/routes.ts'
 import { bundleFunctions } from './bundle-functions.ts'
 import { type ChangeEventBus, startChangeEventBus } from './change-events.ts'
@@ -12,6 +13,7 @@ import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-ga
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
 import { createLambdaInvokeApi } from './lambda-invoke-api.ts'
 import { type LocalFunctions, sourceFunctions } from './local-functions.ts'
+import { devStageRateLimit } from './rate-limit-settings.ts'
 import { LocalSettingError } from './settings.ts'
 
 /** Settings of the local stack; `npm start` reads them from the environment. */
@@ -28,6 +30,12 @@ export interface LocalStackOptions {
   /** The development company. */
   companyId?: string
   tableName?: string
+  /**
+   * Requests per API key per window the gateway accepts before answering 429, as the deployed web
+   * ACL does; `false` for none.
+   * @default the dev stage's limit in cdk.json (`npm start`: LOCAL_RATE_LIMIT / LOCAL_RATE_WINDOW_SECONDS)
+   */
+  rateLimit?: RateLimit | false
   /**
    * Test seam: given a service's real endpoint, returns the endpoint the functions should use
    * (a fault-injecting proxy in front of it, say). The stack's own setup uses the real one.
@@ -62,6 +70,8 @@ export interface LocalStack {
   lambdaEndpoint: string
   /** The change-event bus: the EventBridge stand-in and its deliveries. */
   events: ChangeEventBus
+  /** The per-key limit the gateway enforces, or `false`. */
+  rateLimit: RateLimit | false
   close(): Promise<void>
 }
 
@@ -104,6 +114,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       'LOCAL_API_KEY must be rcs_ followed by 43 base64url characters',
     )
   }
+  // read before anything starts, so a cdk.json without the dev limit fails at once
+  const rateLimit = options.rateLimit ?? devStageRateLimit()
   if (dataDir) mkdirSync(dataDir, { recursive: true })
 
   const dynamoDb = await startDynamoDb({
@@ -136,6 +148,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     TABLE_NAME: tableName,
     SECRETS_KEY_ARN: secretsKeyArn,
     POWERTOOLS_SERVICE_NAME: 'registry-credentials-local',
+    // as Lambda sets it: the first invocation of each function is its cold start (metrics, logs)
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     // local only: verification may reach a registry on this machine's loopback, over plain http
     REGISTRY_VERIFY_ALLOW_HTTP: 'true',
     REGISTRY_VERIFY_ALLOW_LOOPBACK: 'true',
@@ -159,6 +173,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     mounts: [createLambdaInvokeApi({ functions, region: kms.region })],
     host,
     port,
+    ...(rateLimit === false ? {} : { rateLimit }),
     ...(options.requestLog ? { requestLog: options.requestLog } : {}),
   })
 
@@ -174,6 +189,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     functions,
     lambdaEndpoint: gateway.baseUrl,
     events,
+    rateLimit,
     async close() {
       await gateway.close()
       await events.close()

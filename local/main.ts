@@ -4,9 +4,11 @@ import { assertPortFree, LocalSettingError, listenError, localStackSettings } fr
 /**
  * `npm start`: the local stack on http://127.0.0.1:3000/v3. Settings: PORT, HOST,
  * LOCAL_DYNAMODB_PORT (default 8000), LOCAL_DATA_DIR (keeps data across restarts),
- * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company), LOCAL_BUNDLES (run
- * the bundles of a `cdk synth` output folder), LOCAL_EVENT_TARGET_URL (POST change events there). A setting a person
- * must fix ends the process with one line naming the variable, and exit code 2.
+ * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company), LOCAL_RATE_LIMIT
+ * and LOCAL_RATE_WINDOW_SECONDS (the per-key limit; default the dev stage's in cdk.json),
+ * LOCAL_BUNDLES (run the bundles of a `cdk synth` output folder), LOCAL_EVENT_TARGET_URL (POST
+ * change events there). A setting a person must fix ends the process with one line naming the
+ * variable, and exit code 2.
  */
 async function main(): Promise<void> {
   const settings = localStackSettings(process.env)
@@ -33,6 +35,7 @@ async function main(): Promise<void> {
       `  functions          ${stack.functions.names.join(' ')}`,
       `  running            ${stack.functions.origin}`,
       `  data               ${settings.dataDir ?? 'in memory (set LOCAL_DATA_DIR to keep it)'}`,
+      `  rate limit         ${stack.rateLimit === false ? 'none' : `${stack.rateLimit.limit} requests per API key per ${stack.rateLimit.windowSeconds} s`}`,
       '',
       `  try: curl -s ${stack.baseUrl}/docker-registries -H "Authorization: Bearer ${stack.apiKey}"`,
       '',

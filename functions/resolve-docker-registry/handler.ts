@@ -1,4 +1,5 @@
 import { createKmsOpener } from '../../shared/adapters/kms-envelope.ts'
+import type { RegistryProvider } from '../../shared/domain/docker-registry.ts'
 import {
   invocationIds,
   type ResolveCredentialResult,
@@ -10,12 +11,33 @@ import { credentialExchanger, loginCache } from '../../shared/runtime/credential
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
 import { kms } from '../../shared/runtime/kms.ts'
 import { logger } from '../../shared/runtime/logger.ts'
+import { count, createMetrics, INTERNAL_OPERATIONS, METRIC } from '../../shared/runtime/metrics.ts'
+import { observedHandler } from '../../shared/runtime/observed-handler.ts'
+import { countDependencyFailures } from '../../shared/runtime/observed-ports.ts'
+
+const metrics = createMetrics(INTERNAL_OPERATIONS.resolve)
 
 const ports = {
-  store: credentialStore,
-  opener: createKmsOpener({ kms }),
-  exchanger: credentialExchanger,
+  store: countDependencyFailures(credentialStore, metrics),
+  opener: countDependencyFailures(createKmsOpener({ kms }), metrics),
+  exchanger: countDependencyFailures(credentialExchanger, metrics),
+  // the in-memory login cache makes no AWS call: nothing to count there
   logins: loginCache,
+}
+
+// the provider of the credential an invocation looked up, for the per-registry counts: Lambda
+// runs one invocation at a time per container, so one variable is enough.
+let lookedUpRegistry: RegistryProvider | undefined
+const observingPorts = {
+  ...ports,
+  store: {
+    ...ports.store,
+    async findSealed(...args: Parameters<typeof ports.store.findSealed>) {
+      const credential = await ports.store.findSealed(...args)
+      lookedUpRegistry = credential?.registry
+      return credential
+    },
+  },
 }
 
 /**
@@ -25,10 +47,10 @@ const ports = {
  * password, so neither the event's answer nor an error's cause is ever logged: only ids and codes.
  * Only this function's role has kms:Decrypt.
  */
-export async function handler(event: unknown): Promise<ResolveCredentialResult> {
+async function resolveForDeployment(event: unknown): Promise<ResolveCredentialResult> {
   const ids = invocationIds(event)
   try {
-    const result = await resolveCredential(ports, event)
+    const result = await resolveCredential(observingPorts, event)
     if (result.ok) logger.info('credential resolved', { ...ids, registryHost: result.registry_host })
     else logger.warn('credential not resolved', { ...ids, code: result.error.code })
     return result
@@ -43,3 +65,17 @@ export async function handler(event: unknown): Promise<ResolveCredentialResult> 
     return resolveFailure('internal_error', 'The credential could not be resolved; see the service logs.')
   }
 }
+
+/**
+ * {@link resolveForDeployment} with the Lambda context in its logs and its metrics flushed: counts
+ * `Resolve.<code>` and `Resolve.<provider>.<code>` (when a credential was found) per invocation,
+ * never an id.
+ */
+export const handler = observedHandler(metrics, async (event: unknown): Promise<ResolveCredentialResult> => {
+  lookedUpRegistry = undefined
+  const result = await resolveForDeployment(event)
+  const code = result.ok ? 'ok' : result.error.code
+  count(metrics, METRIC.resolve(code))
+  if (lookedUpRegistry) count(metrics, METRIC.resolveByRegistry(lookedUpRegistry, code))
+  return result
+})

@@ -7,10 +7,14 @@ import { routes } from '../../shared/http/routes.ts'
 import { apiKeys } from '../../shared/runtime/api-keys.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
 import { kms } from '../../shared/runtime/kms.ts'
+import { createMetrics } from '../../shared/runtime/metrics.ts'
+import { countVerificationResults } from '../../shared/runtime/observed-ports.ts'
 import { verificationPorts } from '../../shared/runtime/registry-verification.ts'
 
+const metrics = createMetrics(routes.verifyDockerRegistry.operationId)
+
 const ports = {
-  ...verificationPorts,
+  ...countVerificationResults(verificationPorts, metrics),
   store: credentialStore,
   opener: createKmsOpener({ kms }),
   clock: () => new Date(),
@@ -20,6 +24,7 @@ const ports = {
 export const handler = apiHandler(routes.verifyDockerRegistry, {
   schemas: { path: CredentialPathParameters, query: VerifyDockerRegistryQuery },
   keys: apiKeys,
+  metrics,
 }).handler(async (_event, { caller, input }) =>
   json(200, await verifyDockerRegistry(ports, caller.companyId, input.path.id)),
 )
