@@ -26,6 +26,7 @@ import {
   acknowledgeCustomerRoleWildcard,
   decryptingFunctionNames,
   decryptingRoleName,
+  routeCreatesCredentials,
   routePolicyStatements,
   routeUsesSecretsKey,
   routeUsesTable,
@@ -62,6 +63,8 @@ export interface ApiStackProps extends StackProps {
   readonly metricsNamespace: string
   /** Prefix of the fixed role names of the functions that may decrypt. */
   readonly stackNamePrefix: string
+  /** Most credentials one company may hold, given to the functions that create them. */
+  readonly credentialLimit: number
   /**
    * Folder holding one sub-folder per function, each with a `handler.ts`.
    * @default the repository's `functions/` folder
@@ -167,6 +170,7 @@ export class ApiStack extends Stack {
     const environment: Record<string, string> = {}
     if (routeUsesTable(route)) environment.TABLE_NAME = props.table.tableName
     if (routeUsesSecretsKey(route)) environment.SECRETS_KEY_ARN = props.secretsKey.keyArn
+    if (routeCreatesCredentials(route)) environment.CREDENTIAL_LIMIT = String(props.credentialLimit)
     if (route.namesAssumingRoles) {
       // the roles that assume customers' ECR roles are the decrypting ones, by their fixed names
       environment.ASSUMING_ROLE_ARNS = decryptingFunctionNames(props.routes)

@@ -12,9 +12,11 @@ import type {
   CredentialChanges,
   CredentialStore,
   CredentialSummary,
+  IdempotencyClaim,
   IdGenerator,
   SealedSecret,
   SecretSealer,
+  WriteOptions,
 } from './ports.ts'
 import { pinnableHost } from './registry-host.ts'
 import { providerUsernameRefusal } from './registry-username.ts'
@@ -44,17 +46,24 @@ export interface CreateDockerRegistryPorts {
   sealer: SecretSealer
   clock: Clock
   newId: IdGenerator
+  /** Most credentials one company may hold (the stage setting `credentialLimit`). */
+  credentialLimit: number
 }
 
-/** Options of create: the registry host to pin the credential to. */
-export interface SecretOptions {
+/** Options of create: the registry host to pin the credential to, and the request's key. */
+export interface SecretOptions extends WriteOptions {
   /** `registry_host` (extension): the one host this service will ever present the secret to. */
   registryHost?: string
+  /** The request's `Idempotency-Key`, claimed in the same write as the credential. */
+  idempotency?: IdempotencyClaim
 }
 
 /**
  * Stores a new credential for a company: seals the secret under a fresh data key bound to the
- * company and credential, then writes the item. Nothing is written if sealing fails.
+ * company and credential, then writes the item with the company's count (and the request's
+ * Idempotency-Key) in one transaction. Nothing is written if sealing fails; nothing beyond the
+ * company's limit (`CredentialLimitReachedError`). With a key that a concurrent run of the same
+ * request claimed first, answers that run's credential.
  */
 export async function createDockerRegistry(
   ports: CreateDockerRegistryPorts,
@@ -76,8 +85,15 @@ export async function createDockerRegistry(
     updatedAt: now,
     ...(registryHost ? { registryHost } : {}),
   }
-  await ports.store.create({ ...credential, secret })
-  return toDockerRegistry(credential)
+  const stored = await ports.store.create(
+    { ...credential, secret },
+    {
+      limit: ports.credentialLimit,
+      ...(options.idempotency ? { idempotency: options.idempotency } : {}),
+      ...(options.remainingMs ? { remainingMs: options.remainingMs } : {}),
+    },
+  )
+  return toDockerRegistry(stored)
 }
 
 /** Ports of the read-only use cases. */
@@ -193,6 +209,7 @@ export async function updateDockerRegistry(
   companyId: string,
   id: string,
   input: UpdateDockerRegistryInput,
+  options: WriteOptions = {},
 ): Promise<DockerRegistry> {
   let secret: SealedSecret | undefined
   for (let attempt = 1; ; attempt += 1) {
@@ -209,10 +226,13 @@ export async function updateDockerRegistry(
     const previous = Date.parse(current.updatedAt)
     const updatedAt = new Date(Math.max(ports.clock().getTime(), previous + 1)).toISOString()
     try {
-      const written = await ports.store.update(companyId, id, changes, {
-        updatedAt,
-        expectedUpdatedAt: current.updatedAt,
-      })
+      const written = await ports.store.update(
+        companyId,
+        id,
+        changes,
+        { updatedAt, expectedUpdatedAt: current.updatedAt },
+        options,
+      )
       if (!written) throw new CredentialNotFoundError()
       // the write was conditional on the version read, so this is exactly what is stored now
       const { secret: _, ...plain } = changes
@@ -228,11 +248,16 @@ export interface DeleteDockerRegistryPorts {
   store: CredentialStore
 }
 
-/** Deletes a credential of the company, or CredentialNotFoundError. */
+/**
+ * Deletes a credential of the company (and counts it out), or CredentialNotFoundError. A delete
+ * whose answer was lost is retried by the SDK with the same transaction token, which DynamoDB
+ * answers as the success it was; a second DELETE from the client finds nothing.
+ */
 export async function deleteDockerRegistry(
   ports: DeleteDockerRegistryPorts,
   companyId: string,
   id: string,
+  options: WriteOptions = {},
 ): Promise<void> {
-  if (!(await ports.store.delete(companyId, id))) throw new CredentialNotFoundError()
+  if (!(await ports.store.delete(companyId, id, options))) throw new CredentialNotFoundError()
 }

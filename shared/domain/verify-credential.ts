@@ -6,7 +6,11 @@ import {
   type RegistryProvider,
   UUID_PATTERN,
 } from './docker-registry.ts'
-import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
+import {
+  type CreateDockerRegistryPorts,
+  createDockerRegistry,
+  type SecretOptions,
+} from './docker-registry-use-cases.ts'
 import { CredentialNotFoundError, DependencyUnavailableError, InvalidInputError } from './errors.ts'
 import { ecrRegion } from './image-reference.ts'
 import type { Clock, CredentialStore, SecretOpener } from './ports.ts'
@@ -229,6 +233,7 @@ export async function createVerifiedDockerRegistry(
   companyId: string,
   input: CreateDockerRegistryInput,
   requestedHost: string | undefined,
+  options: Omit<SecretOptions, 'registryHost'> = {},
 ): Promise<DockerRegistry> {
   const pinned = requestedHost === undefined ? undefined : pinnableHost(input.registry, requestedHost)
   const host = verificationHost(input.registry, pinned)
@@ -241,5 +246,8 @@ export async function createVerifiedDockerRegistry(
     input.secret,
   )
   if (result.status !== 'ok') throw new VerificationFailedError(result)
-  return createDockerRegistry(ports, companyId, input, { registryHost: pinned })
+  return createDockerRegistry(ports, companyId, input, {
+    ...options,
+    ...(pinned ? { registryHost: pinned } : {}),
+  })
 }

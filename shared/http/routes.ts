@@ -15,10 +15,13 @@ export interface Route {
   permission: Permission | null
   /** Whether the operation takes a JSON body (body limit and parser apply). */
   hasBody: boolean
-  /** DynamoDB actions on credential items (`COMPANY#…` partitions). */
+  /**
+   * DynamoDB actions on the items of `COMPANY#…` partitions (credentials, the company's count,
+   * Idempotency-Key records). A TransactWriteItems is authorised per item by these actions.
+   */
   credentialActions: readonly string[]
   secretsKey: SecretsKeyAccess
-  /** Whether the operation honours `Idempotency-Key` (its records live under `pk = IDEMPOTENCY`). */
+  /** Whether the operation honours `Idempotency-Key` (its records live in the company's partition). */
   idempotent?: boolean
   /** Whether the function is told the ARNs of the roles that assume customers' roles (`ASSUMING_ROLE_ARNS`). */
   namesAssumingRoles?: boolean
@@ -38,7 +41,9 @@ export const routes = {
     functionName: 'create-docker-registry',
     permission: 'docker_registries:write',
     hasBody: true,
-    credentialActions: ['dynamodb:PutItem'],
+    // one transaction: the credential and the Idempotency-Key record (Put), the count (Update);
+    // GetItem replays a key, Query counts a company that has no count item yet
+    credentialActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
     secretsKey: 'seal',
     idempotent: true,
   },
@@ -79,7 +84,8 @@ export const routes = {
     functionName: 'delete-docker-registry',
     permission: 'docker_registries:write',
     hasBody: false,
-    credentialActions: ['dynamodb:DeleteItem'],
+    // one transaction with the count (Update); Query counts a company without a count item
+    credentialActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
     secretsKey: 'none',
   },
   verifyDockerRegistry: {

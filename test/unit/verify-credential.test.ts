@@ -217,6 +217,7 @@ describe('createVerifiedDockerRegistry', () => {
       sealer: new RecordingSealer(),
       clock: fixedClock(),
       newId: sequentialIds(),
+      credentialLimit: 1000,
       verifier: recordingVerifier('ok').verifier,
       exchanger: recordingExchanger().exchanger,
     }
@@ -234,6 +235,7 @@ describe('createVerifiedDockerRegistry', () => {
       sealer,
       clock: fixedClock(),
       newId: sequentialIds(),
+      credentialLimit: 1000,
       verifier: recordingVerifier('auth_denied').verifier,
       exchanger: recordingExchanger().exchanger,
     }
