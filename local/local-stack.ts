@@ -7,6 +7,7 @@ import { generateApiKey, hashApiKey, isWellFormedApiKey, permissionsFor } from '
 import type { RateLimit } from '../shared/http/rate-limit.ts'
 import { routeList } from '../shared/http/routes.ts'
 import { bundleFunctions } from './bundle-functions.ts'
+import { type ChangeEventStream, startChangeEventStream } from './change-event-stream.ts'
 import { type ChangeEventBus, startChangeEventBus } from './change-events.ts'
 import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
@@ -79,6 +80,8 @@ export interface LocalStack {
   lambdaEndpoint: string
   /** The change-event bus: the EventBridge stand-in and its deliveries. */
   events: ChangeEventBus
+  /** The table's stream driving the publisher, as the deployed event source mapping does. */
+  changeEvents: ChangeEventStream
   /** The per-key limit the gateway enforces, or `false`. */
   rateLimit: RateLimit | false
   close(): Promise<void>
@@ -191,6 +194,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   )
   dynamoClient.destroy()
 
+  const changeEvents = await startChangeEventStream({
+    dynamoDbEndpoint: engine.endpoint,
+    region: kms.region,
+    tableName,
+    functions,
+    ...(dataDir ? { checkpointFile: join(dataDir, 'stream-checkpoints.json') } : {}),
+  })
   const gateway = await startHttpGateway({
     routes: routeList,
     loadHandler: (route) => functions.load(route.functionName) as Promise<ProxyHandler>,
@@ -213,9 +223,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     functions,
     lambdaEndpoint: gateway.baseUrl,
     events,
+    changeEvents,
     rateLimit,
     async close() {
       await gateway.close()
+      await changeEvents.close()
       await events.close()
       await kms.close()
       await dynamoDb.close()

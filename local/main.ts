@@ -34,6 +34,7 @@ async function main(): Promise<void> {
       `  KMS endpoint       ${stack.kms.endpoint}`,
       `  EventBridge        ${stack.events.eventBridge.endpoint} (change events ${settings.eventTargetUrl ? `POSTed to ${settings.eventTargetUrl}` : 'printed; set LOCAL_EVENT_TARGET_URL to receive them'})`,
       `  Lambda endpoint    ${stack.lambdaEndpoint} (Invoke API)`,
+      `  table stream       ${stack.changeEvents.streamArn} (drives publish-credential-events)`,
       `  functions          ${stack.functions.names.join(' ')}`,
       `  running            ${stack.functions.origin}`,
       `  data               ${settings.dataDir ?? 'in memory (set LOCAL_DATA_DIR to keep it)'}`,

@@ -45,6 +45,7 @@ describe('npm start with LOCAL_BUNDLES: the bundles cdk deploy uploads, end to e
   let registry: RunningDockerRegistry
   let receiver: EventReceiver
   let lambda: LambdaClient
+  let changedId: string
 
   beforeAll(async () => {
     ;[registry, receiver] = await Promise.all([startDockerRegistry(), startEventReceiver()])
@@ -91,6 +92,24 @@ describe('npm start with LOCAL_BUNDLES: the bundles cdk deploy uploads, end to e
     for (const response of [created, listed, fetched, updated, deleted]) {
       expect(response.text).not.toContain('bundle-secret')
     }
+    changedId = id
+  })
+
+  it("publishes the credential's change events from the table stream through the bundled publisher", async () => {
+    const mine = (bodies: any[]) => bodies.filter((body) => body.detail?.id === changedId)
+
+    await receiver.waitFor((bodies) => mine(bodies).length >= 3)
+
+    expect(mine(receiver.accepted()).map((event) => event['detail-type'])).toEqual([
+      'DockerRegistryCredentialCreated',
+      'DockerRegistryCredentialUpdated',
+      'DockerRegistryCredentialDeleted',
+    ])
+    expect(mine(receiver.accepted())[2].detail).toMatchObject({
+      name: 'Bundled Hub (CI)',
+      deleted_at: expect.any(String),
+    })
+    expect(JSON.stringify(receiver.accepted())).not.toContain('bundle-secret')
   })
 
   it('verifies a credential against a real registry', async () => {

@@ -129,10 +129,12 @@ describe('countIdempotentReplays', () => {
       .filter((line) => line.includes('"_aws"'))
       .map((line) => JSON.parse(line))
 
-    expect(emitted.flatMap((line) => line._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name))).toEqual([
-      'IdempotentReplay',
-    ])
-    expect([emitted[0].IdempotentReplay].flat().reduce((sum: number, value: number) => sum + value, 0)).toBe(2)
+    expect(
+      emitted.flatMap((line) => line._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)),
+    ).toEqual(['IdempotentReplay'])
+    expect([emitted[0].IdempotentReplay].flat().reduce((sum: number, value: number) => sum + value, 0)).toBe(
+      2,
+    )
     process.env.POWERTOOLS_METRICS_DISABLED = 'true'
   })
 })
