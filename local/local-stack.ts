@@ -7,7 +7,7 @@ import { generateApiKey, hashApiKey, isWellFormedApiKey, permissionsFor } from '
 import type { RateLimit } from '../shared/http/rate-limit.ts'
 import { routeList } from '../shared/http/routes.ts'
 import { bundleFunctions } from './bundle-functions.ts'
-import { type ChangeEventStream, startChangeEventStream } from './change-event-stream.ts'
+import { type ChangeEventWorker, startChangeEventWorker } from './change-event-stream.ts'
 import { type ChangeEventBus, startChangeEventBus } from './change-events.ts'
 import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
@@ -81,7 +81,7 @@ export interface LocalStack {
   /** The change-event bus: the EventBridge stand-in and its deliveries. */
   events: ChangeEventBus
   /** The table's stream driving the publisher, as the deployed event source mapping does. */
-  changeEvents: ChangeEventStream
+  changeEvents: ChangeEventWorker
   /** The per-key limit the gateway enforces, or `false`. */
   rateLimit: RateLimit | false
   close(): Promise<void>
@@ -194,11 +194,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   )
   dynamoClient.destroy()
 
-  const changeEvents = await startChangeEventStream({
+  const changeEvents = await startChangeEventWorker({
     dynamoDbEndpoint: engine.endpoint,
     region: kms.region,
     tableName,
-    functions,
+    ...(options.bundlesDir ? { bundlesDir: options.bundlesDir } : {}),
     ...(dataDir ? { checkpointFile: join(dataDir, 'stream-checkpoints.json') } : {}),
   })
   const gateway = await startHttpGateway({

@@ -40,7 +40,7 @@ async function eventsOf(id: string, count: number): Promise<any[]> {
 
 // everything the poller has read is handed over and every delivery made: nothing more can come
 async function settled(): Promise<void> {
-  for (let attempt = 0; attempt < 400 && !stack.changeEvents.poller.caughtUp(); attempt += 1) {
+  for (let attempt = 0; attempt < 400 && !(await stack.changeEvents.caughtUp()); attempt += 1) {
     await new Promise((resolve) => setTimeout(resolve, 25))
   }
   await stack.events.delivery.idle()
