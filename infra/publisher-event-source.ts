@@ -1,4 +1,4 @@
-import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
+import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../shared/domain/credential-keys.ts'
 
 /**
  * How the table's stream drives the change-event publisher: the one definition the deployed

@@ -1,8 +1,8 @@
 import { Aws, Validations } from 'aws-cdk-lib'
 import { Effect, type Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { apiKeyPartitionKey } from '../shared/adapters/api-key-store.ts'
-import { companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
 import { SECRET_PURPOSE } from '../shared/adapters/kms-envelope.ts'
+import { companyPartitionKey } from '../shared/domain/credential-keys.ts'
 import type { Route, SecretsKeyAccess } from '../shared/http/routes.ts'
 
 /** Leading keys (partition keys) an authenticating function may read: API key items only. */
