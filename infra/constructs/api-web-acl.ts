@@ -102,7 +102,12 @@ export class ApiWebAcl extends Construct {
               // differing only in case would share one: 256 random bits make that moot). A
               // request without the header is not counted here, only by the per-IP rule.
               customKeys: [
-                { header: { name: 'authorization', textTransformations: [{ priority: 0, type: 'LOWERCASE' }] } },
+                {
+                  header: {
+                    name: 'authorization',
+                    textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+                  },
+                },
               ],
             },
           },
