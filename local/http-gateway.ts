@@ -92,9 +92,14 @@ function toEvent(
 ): APIGatewayProxyEvent {
   const headers = emptyMap<string>()
   const multiValueHeaders = emptyMap<string[]>()
+  // header names are case-insensitive: every value of one header under the name it first came as
+  const firstName = emptyMap<string>()
   for (let index = 0; index < request.rawHeaders.length; index += 2) {
-    const name = request.rawHeaders[index] as string
+    const sent = request.rawHeaders[index] as string
     const value = request.rawHeaders[index + 1] as string
+    const lower = sent.toLowerCase()
+    firstName[lower] ??= sent
+    const name = firstName[lower] as string
     headers[name] = value
     multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value]
   }
@@ -154,6 +159,12 @@ function lambdaContext(route: Route, requestId: string): Context {
   }
 }
 
+/** Another API served on the gateway's port (the Lambda Invoke API): it answers the paths it claims. */
+export interface GatewayMount {
+  claims(pathname: string): boolean
+  serve(request: IncomingMessage, response: ServerResponse): Promise<void>
+}
+
 // answers as the deployed web ACL's rate rules do (infra/constructs/api-web-acl.ts)
 function rateLimited(response: ServerResponse, retryAfterSeconds: number, requestId: string) {
   response.writeHead(429, {
@@ -164,13 +175,14 @@ function rateLimited(response: ServerResponse, retryAfterSeconds: number, reques
   response.end(JSON.stringify(rateLimitedBody()))
 }
 
-// like the web ACL's per-key rule: counted before routing, per raw Authorization header value;
+// like the web ACL's per-key rule: counted before routing, per Authorization header value;
 // a request without one is not counted (the deployed per-IP rule has no local counterpart: every
 // local client shares the loopback address).
 function checkRateLimit(limiter: RateLimiter | undefined, request: IncomingMessage) {
   const authorization = request.headers.authorization
   if (limiter === undefined || authorization === undefined) return { allowed: true } as const
-  return limiter.take(authorization, Date.now())
+  // lower-cased, as the web ACL's rule counts it
+  return limiter.take(authorization.toLowerCase(), Date.now())
 }
 
 // the path only: a query string is the client's, and could hold anything
@@ -193,6 +205,8 @@ function logWhenDone(
 export interface HttpGatewayOptions {
   routes: readonly Route[]
   loadHandler: (route: Route) => Promise<ProxyHandler>
+  /** APIs that answer their own paths before the route table is consulted. */
+  mounts?: readonly GatewayMount[]
   host?: string
   /** 0 picks a free port. */
   port?: number
@@ -224,6 +238,7 @@ export interface HttpGateway {
 export async function startHttpGateway({
   routes,
   loadHandler,
+  mounts = [],
   host = '127.0.0.1',
   port = 0,
   maxBodyBytes = GATEWAY_MAX_BODY_BYTES,
@@ -242,12 +257,15 @@ export async function startHttpGateway({
     const requestId = randomUUID()
     if (requestLog) logWhenDone(request, response, requestId, requestLog)
     try {
+      const url = new URL(request.url ?? '/', 'http://localhost')
+      // the Lambda Invoke API is no part of API Gateway, so its rate rules do not apply to it
+      const mount = mounts.find((candidate) => candidate.claims(url.pathname))
+      if (mount) return await mount.serve(request, response)
       const decision = checkRateLimit(limiter, request)
       if (!decision.allowed) {
         request.resume()
         return rateLimited(response, decision.retryAfterSeconds, requestId)
       }
-      const url = new URL(request.url ?? '/', 'http://localhost')
       // as API Gateway matches: a fixed segment before a {parameter} (…/external-id before …/{id})
       const candidates = routes
         .flatMap((route) => {
@@ -283,8 +301,9 @@ export async function startHttpGateway({
     } catch (error) {
       // a path API Gateway cannot decode is a client error; a handler that throws is an integration
       // failure. nothing of the error is shown, and only its name is logged.
-      // a connection node closed (a request over the time bound) or that the client dropped
-      if (response.headersSent || request.destroyed) return response.destroy()
+      // a connection node closed (a request over the time bound) or that the client dropped. not
+      // request.destroyed: a request whose body was read to its end is destroyed too (autoDestroy)
+      if (response.headersSent || request.socket.destroyed) return response.destroy()
       if (error instanceof URIError) return gatewayError(response, 'DEFAULT_4XX', requestId)
       process.stderr.write(`local gateway: handler failed (${(error as Error)?.name ?? typeof error})\n`)
       gatewayError(response, 'INTEGRATION_FAILURE', requestId)

@@ -5,10 +5,15 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { createDynamoApiKeyStore } from '../shared/adapters/api-key-store.ts'
 import { generateApiKey, hashApiKey, isWellFormedApiKey, permissionsFor } from '../shared/domain/api-key.ts'
 import type { RateLimit } from '../shared/http/rate-limit.ts'
-import { type Route, routeList } from '../shared/http/routes.ts'
+import { routeList } from '../shared/http/routes.ts'
+import { bundleFunctions } from './bundle-functions.ts'
+import { type ChangeEventWorker, startChangeEventWorker } from './change-event-stream.ts'
+import { type ChangeEventBus, startChangeEventBus } from './change-events.ts'
 import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
+import { createLambdaInvokeApi } from './lambda-invoke-api.ts'
+import { type LocalFunctions, sourceFunctions } from './local-functions.ts'
 import { devStageRateLimit } from './rate-limit-settings.ts'
 import { type RequestMeter, startRequestMeter } from './request-meter.ts'
 import { LocalSettingError } from './settings.ts'
@@ -45,6 +50,15 @@ export interface LocalStackOptions {
    * (a fault-injecting proxy in front of it, say). The stack's own setup uses the real one.
    */
   interpose?: (service: 'dynamodb' | 'kms', endpoint: string) => Promise<string>
+  /**
+   * A `cdk synth` output folder (`cdk.out`): run the bundles it holds, the artifacts `cdk deploy`
+   * uploads, instead of the TypeScript sources.
+   */
+  bundlesDir?: string
+  /** Where change events are POSTed, one per request, like an EventBridge API destination. */
+  eventTargetUrl?: string
+  /** How long a failing event POST is retried before the event is dropped. @default 60_000 */
+  eventRetryWindowMs?: number
   /** Called with one line per API request (`npm start` prints them). */
   requestLog?: (line: string) => void
 }
@@ -60,6 +74,14 @@ export interface LocalStack {
   dynamoDb: LocalDynamoDb & Pick<RequestMeter, 'requestCount'>
   kms: KmsEmulator
   gateway: HttpGateway
+  /** The functions that run (sources or bundles), by name; the Invoke API serves each of them. */
+  functions: LocalFunctions
+  /** The Lambda Invoke API's endpoint (the gateway's own port), for `LambdaClient({ endpoint })`. */
+  lambdaEndpoint: string
+  /** The change-event bus: the EventBridge stand-in and its deliveries. */
+  events: ChangeEventBus
+  /** The table's stream driving the publisher, as the deployed event source mapping does. */
+  changeEvents: ChangeEventWorker
   /** The per-key limit the gateway enforces, or `false`. */
   rateLimit: RateLimit | false
   close(): Promise<void>
@@ -98,10 +120,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     port = 0,
     dynamoDbPort = 0,
     dataDir,
-    companyId = DEFAULT_LOCAL_COMPANY_ID,
+    companyId: givenCompanyId = DEFAULT_LOCAL_COMPANY_ID,
     tableName = DEFAULT_LOCAL_TABLE,
     credentialLimit = DEFAULT_LOCAL_CREDENTIAL_LIMIT,
   } = options
+  // stored lower-case, as every company id is
+  const companyId = givenCompanyId.toLowerCase()
   if (options.apiKey !== undefined && !isWellFormedApiKey(options.apiKey)) {
     throw new LocalSettingError(
       'LOCAL_API_KEY',
@@ -133,8 +157,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     description: 'docker registry secrets (local)',
   })
 
+  const functions = options.bundlesDir ? bundleFunctions(options.bundlesDir) : sourceFunctions()
+  const events = await startChangeEventBus({
+    host,
+    region: kms.region,
+    ...(options.eventTargetUrl === undefined ? {} : { eventTargetUrl: options.eventTargetUrl }),
+    ...(options.eventRetryWindowMs === undefined ? {} : { eventRetryWindowMs: options.eventRetryWindowMs }),
+  })
+
   const interpose = options.interpose ?? (async (_service: string, endpoint: string) => endpoint)
   configureEnvironment({
+    ...events.environment,
     AWS_REGION: kms.region,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
@@ -163,19 +196,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   )
   dynamoClient.destroy()
 
-  const handlers = new Map<string, Promise<ProxyHandler>>()
-  const loadHandler = (route: Route) => {
-    let handler = handlers.get(route.functionName)
-    if (!handler) {
-      const url = new URL(`../functions/${route.functionName}/handler.ts`, import.meta.url)
-      handler = import(url.href).then((module: { handler: ProxyHandler }) => module.handler)
-      handlers.set(route.functionName, handler)
-    }
-    return handler
-  }
+  const changeEvents = await startChangeEventWorker({
+    dynamoDbEndpoint: engine.endpoint,
+    region: kms.region,
+    tableName,
+    ...(options.bundlesDir ? { bundlesDir: options.bundlesDir } : {}),
+    ...(dataDir ? { checkpointFile: join(dataDir, 'stream-checkpoints.json') } : {}),
+  })
   const gateway = await startHttpGateway({
     routes: routeList,
-    loadHandler,
+    loadHandler: (route) => functions.load(route.functionName) as Promise<ProxyHandler>,
+    mounts: [createLambdaInvokeApi({ functions, region: kms.region })],
     host,
     port,
     ...(rateLimit === false ? {} : { rateLimit }),
@@ -191,9 +222,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     dynamoDb,
     kms,
     gateway,
+    functions,
+    lambdaEndpoint: gateway.baseUrl,
+    events,
+    changeEvents,
     rateLimit,
     async close() {
       await gateway.close()
+      await changeEvents.close()
+      await events.close()
       await kms.close()
       await dynamoDb.close()
     },
