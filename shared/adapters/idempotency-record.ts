@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
-import type { RegistryProvider } from '../domain/docker-registry.ts'
 import type { CredentialSummary, IdempotencyClaim } from '../domain/ports.ts'
+import type { CredentialItem } from './docker-registry-store.ts'
 
 /** Prefix of the sort keys of Idempotency-Key records, in the company's own partition. */
 export const IDEMPOTENCY_SORT_KEY_PREFIX = 'IDEMPOTENCY#create-docker-registry#'
@@ -17,17 +17,8 @@ export interface IdempotencyRecordItem {
   sk: string
   /** sha256 of the canonical fingerprint: what a retry must repeat. */
   fingerprint: string
-  /** The credential the create answered (no envelope). */
-  credential: {
-    id: string
-    company_id: string
-    name: string
-    registry: RegistryProvider
-    username: string
-    created_at: string
-    updated_at: string
-    registry_host?: string
-  }
+  /** The credential the create answered: its item without keys and envelope. */
+  credential: Omit<CredentialItem, 'pk' | 'sk' | 'secret_envelope'>
   [IDEMPOTENCY_EXPIRY_ATTRIBUTE]: number
 }
 
