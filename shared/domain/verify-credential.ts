@@ -8,6 +8,7 @@ import {
 } from './docker-registry.ts'
 import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
 import { CredentialNotFoundError, DependencyUnavailableError, InvalidInputError } from './errors.ts'
+import type { ImagePlatform } from './image-platform.ts'
 import { ecrRegion } from './image-reference.ts'
 import type { Clock, CredentialStore, SecretOpener } from './ports.ts'
 import { credentialHost, pinnableHost, RegistryHostParameter } from './registry-host.ts'
@@ -24,6 +25,10 @@ export const VERIFICATION_STATUSES = [
   'tls',
   'blocked_address',
   'malformed',
+  'anonymous',
+  'repository_not_found',
+  'pull_denied',
+  'platform_mismatch',
 ] as const
 
 /** What a verification found. */
@@ -34,11 +39,28 @@ export interface VerificationResult {
   status: VerificationStatus
   /** Safe to show a customer: never the password, a token or an internal error. */
   message: string
+  /** The image's platforms (`linux/amd64`, …), when an image index or a platform was read. */
+  platforms?: string[]
+}
+
+/** An image whose pull a verification checks. */
+export interface ImageToVerify {
+  /** The repository on the registry host, e.g. `library/nginx`. */
+  repository: string
+  /** A tag or a digest. */
+  reference: string
+  /** A platform the image must have. */
+  platform?: ImagePlatform
 }
 
 /** Checks a username and password against a registry's HTTP API v2. Never throws. */
 export interface RegistryVerifier {
-  verify(input: { registryHost: string; username: string; password: string }): Promise<VerificationResult>
+  verify(input: {
+    registryHost: string
+    username: string
+    password: string
+    image?: ImageToVerify
+  }): Promise<VerificationResult>
 }
 
 /** What verification needs: the registry check, and ECR's token exchange for `ecr` credentials. */
@@ -96,7 +118,7 @@ export const VerificationReport = v.strictObject({
   result: v.pipe(
     v.picklist(VERIFICATION_STATUSES),
     v.description(
-      '`ok`: the registry accepted the credential. `auth_denied`: it refused them. `not_found`: no registry API there. `registry_error`: the registry failed or answered nonsense. `timeout`, `dns`, `tls`: it could not be reached. `blocked_address`: the host resolves to an address the service never calls (private, loopback, link-local). `malformed`: the host or username cannot be used.',
+      "`ok`: the registry accepted the credential (and, with `image`, lets it pull the image). `anonymous`: the registry (or, with `image`, the image) needs no credentials, so they were not checked. `auth_denied`: it refused them. `pull_denied`: it accepted them but refuses to let them pull the image. `repository_not_found`: the image's repository or tag does not exist. `platform_mismatch`: the image lacks the requested `platform`. `not_found`: no registry API there. `registry_error`: the registry failed or answered nonsense. `timeout`, `dns`, `tls`: it could not be reached. `blocked_address`: the host resolves to an address the service never calls (private, loopback, link-local). `malformed`: the host or username cannot be used.",
     ),
   ),
   message: v.pipe(v.string(), v.description('What happened, safe to show; never the secret')),
