@@ -21,5 +21,5 @@ export const handler = apiHandler(routes.verifyDockerRegistry, {
   schemas: { path: CredentialPathParameters, query: VerifyDockerRegistryQuery },
   keys: apiKeys,
 }).handler(async (_event, { caller, input }) =>
-  json(200, await verifyDockerRegistry(ports, caller.companyId, input.path.id)),
+  json(200, await verifyDockerRegistry(ports, caller.companyId, input.path.id, input.query)),
 )

@@ -93,10 +93,12 @@ async function judgeManifest(
     }
   }
   if (answer.status === 404) {
-    if (answer.errorCodes.includes('MANIFEST_UNKNOWN')) {
-      return { status: 'repository_not_found', message: `${host} has no image ${name}` }
+    if (answer.errorCodes.includes('NAME_UNKNOWN')) {
+      return { status: 'repository_not_found', message: `${host} has no repository ${image.repository}` }
     }
-    return { status: 'repository_not_found', message: `${host} has no repository ${image.repository}` }
+    // MANIFEST_UNKNOWN, or nothing said: some registries (distribution among them) answer so for
+    // a missing repository as well as for a missing tag
+    return { status: 'repository_not_found', message: `${host} has no image ${name}` }
   }
   if (answer.status < 200 || answer.status >= 300) return unexpectedStatus(answer.status, host)
 

@@ -1,6 +1,7 @@
 import * as v from 'valibot'
 import type { CreateDockerRegistryInput, DockerRegistry } from './docker-registry.ts'
 import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
+import { InvalidInputError } from './errors.ts'
 import { normaliseHost } from './image-reference.ts'
 import type { IdempotencyGuard } from './ports.ts'
 import {
@@ -36,9 +37,13 @@ export async function handleCreateRequest(
   query: CreateDockerRegistryQuery,
   idempotency: { key: string | undefined; remainingMs: () => number },
 ): Promise<DockerRegistry> {
+  if (query.verify !== 'true') refuseVerificationOptions(query)
   const create = () =>
     query.verify === 'true'
-      ? createVerifiedDockerRegistry(ports, companyId, input, query.registry_host)
+      ? createVerifiedDockerRegistry(ports, companyId, input, query.registry_host, {
+          image: query.image,
+          platform: query.platform,
+        })
       : createDockerRegistry(ports, companyId, input, { registryHost: query.registry_host })
   if (idempotency.key === undefined) return create()
   const fingerprint = {
@@ -47,10 +52,20 @@ export async function handleCreateRequest(
     username: input.username,
     verify: query.verify,
     registry_host: query.registry_host === undefined ? null : normaliseHost(query.registry_host),
+    image: query.image ?? null,
+    platform: query.platform ?? null,
   }
   return ports.idempotency.once(
     { companyId, key: idempotency.key, fingerprint },
     create,
     idempotency.remainingMs,
   )
+}
+
+// `image` and `platform` say what `?verify=true` checks; without it they would be ignored silently.
+function refuseVerificationOptions(query: CreateDockerRegistryQuery): void {
+  const unused = (['image', 'platform'] as const).filter((name) => query[name] !== undefined)
+  if (unused.length > 0) {
+    throw new InvalidInputError(unused.map((path) => ({ path, message: 'is only used with verify=true' })))
+  }
 }

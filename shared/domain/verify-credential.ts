@@ -8,11 +8,21 @@ import {
 } from './docker-registry.ts'
 import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
 import { CredentialNotFoundError, DependencyUnavailableError, InvalidInputError } from './errors.ts'
-import type { ImagePlatform } from './image-platform.ts'
-import { ecrRegion } from './image-reference.ts'
+import { type ImagePlatform, parsePlatform } from './image-platform.ts'
+import {
+  ecrRegion,
+  type ImageReference,
+  InvalidImageReferenceError,
+  normaliseHost,
+  parseImageReference,
+} from './image-reference.ts'
 import type { Clock, CredentialStore, SecretOpener } from './ports.ts'
 import { credentialHost, pinnableHost, RegistryHostParameter } from './registry-host.ts'
-import { type EcrTokenExchanger, RegistryCredentialsRejectedError } from './resolve-credential.ts'
+import {
+  type EcrTokenExchanger,
+  IMAGE_REFERENCE_MAX_LENGTH,
+  RegistryCredentialsRejectedError,
+} from './resolve-credential.ts'
 
 /** What a verification can find, coarse enough to show a customer (Koyeb-style codes). */
 export const VERIFICATION_STATUSES = [
@@ -72,11 +82,35 @@ export interface VerificationPorts {
 const unknownParameter = (issue: v.StrictObjectIssue) =>
   issue.expected === 'never' ? 'is not a known parameter' : 'is invalid'
 
+/** An `image` query parameter: an image reference, as `docker pull` takes it. */
+export const ImageParameter = v.pipe(
+  v.string('must be a string'),
+  v.minLength(1, 'must not be empty'),
+  v.maxLength(IMAGE_REFERENCE_MAX_LENGTH, `must be at most ${IMAGE_REFERENCE_MAX_LENGTH} characters long`),
+)
+
+/** A `platform` query parameter: `os/architecture[/variant]`, e.g. `linux/amd64`. */
+export const PlatformParameter = v.pipe(
+  v.string('must be a string'),
+  v.maxLength(98, 'must be os/architecture[/variant], e.g. linux/amd64'),
+  v.regex(
+    /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9][a-z0-9._-]*)?$/,
+    'must be os/architecture[/variant], e.g. linux/amd64',
+  ),
+  v.check((text) => parsePlatform(text) !== undefined, 'must be os/architecture[/variant], e.g. linux/amd64'),
+)
+
 /**
- * Query of `POST /v3/docker-registries/{id}/verify`: none. The host comes from the credential
- * alone, never from the caller (see {@link credentialHost}).
+ * Query of `POST /v3/docker-registries/{id}/verify`: an optional `image` to check pull access to
+ * (on the credential's own host) and a `platform` it must have. The host comes from the
+ * credential alone, never from the caller (see {@link credentialHost}).
  */
-export const VerifyDockerRegistryQuery = v.strictObject({}, unknownParameter)
+export const VerifyDockerRegistryQuery = v.strictObject(
+  { image: v.optional(ImageParameter), platform: v.optional(PlatformParameter) },
+  unknownParameter,
+)
+/** A validated verify query. */
+export type VerifyDockerRegistryQuery = v.InferOutput<typeof VerifyDockerRegistryQuery>
 
 /** Query of `PATCH /v3/docker-registries/{id}`: none (pins are set at creation only). */
 export const UpdateDockerRegistryQuery = v.strictObject({}, unknownParameter)
@@ -92,6 +126,8 @@ export const CreateDockerRegistryQuery = v.strictObject(
   {
     verify: v.optional(v.picklist(['true', 'false'], 'must be true or false'), 'false'),
     registry_host: v.optional(RegistryHostParameter),
+    image: v.optional(ImageParameter),
+    platform: v.optional(PlatformParameter),
   },
   unknownParameter,
 )
@@ -123,9 +159,78 @@ export const VerificationReport = v.strictObject({
   ),
   message: v.pipe(v.string(), v.description('What happened, safe to show; never the secret')),
   verified_at: v.pipe(v.string(), v.isoTimestamp(), v.description('When the check ran, ISO 8601 UTC')),
+  image: v.optional(
+    v.pipe(
+      v.string(),
+      v.description('The image whose pull was checked (`image` parameter), normalised'),
+      v.examples(['ghcr.io/acme/api:1.4.2']),
+    ),
+  ),
+  platform: v.optional(
+    v.pipe(v.string(), v.description('The platform the image had to have (`platform` parameter)')),
+  ),
+  platforms: v.optional(
+    v.pipe(
+      v.array(v.string()),
+      v.description("The image's platforms, when its index (or, with `platform`, its config) was read"),
+      v.examples([['linux/amd64', 'linux/arm64']]),
+    ),
+  ),
 })
 /** A verification report. */
 export type VerificationReport = v.InferOutput<typeof VerificationReport>
+
+/** What a verification checks besides the login: an image's pull, and a platform it must have. */
+export interface VerificationOptions {
+  /** An image reference (`image` query parameter). */
+  image?: string | undefined
+  /** `os/architecture[/variant]` (`platform` query parameter); only with `image`. */
+  platform?: string | undefined
+}
+
+/** The image a verification checks, parsed and held to the credential's host. */
+export interface VerificationTarget {
+  image?: ImageToVerify
+  /** The image as checked: `host/repository:tag` or `host/repository@digest`. */
+  imageName?: string
+}
+
+/**
+ * Parses the image and platform to verify. The image must be on `host`, the one host the
+ * credential's secret may be presented to (threat: `?image=evil.example/x` turning a check into
+ * a way of sending the stored secret to a server of the caller's). Throws `InvalidInputError`.
+ */
+export function verificationTarget(host: string, options: VerificationOptions): VerificationTarget {
+  if (options.image === undefined) {
+    if (options.platform !== undefined) {
+      throw new InvalidInputError([{ path: 'platform', message: 'is only used with image' }])
+    }
+    return {}
+  }
+  let reference: ImageReference
+  try {
+    reference = parseImageReference(options.image)
+  } catch (error) {
+    if (!(error instanceof InvalidImageReferenceError)) throw error
+    throw new InvalidInputError([
+      { path: 'image', message: `is not a valid image reference (${error.message})` },
+    ])
+  }
+  if (reference.registryHost !== normaliseHost(host)) {
+    throw new InvalidInputError([
+      { path: 'image', message: `must be an image on ${host}, the registry host of this credential` },
+    ])
+  }
+  const platform = options.platform === undefined ? undefined : parsePlatform(options.platform)
+  const ref = reference.digest ?? reference.tag ?? 'latest'
+  const image: ImageToVerify = {
+    repository: reference.repository,
+    reference: ref,
+    ...(platform ? { platform } : {}),
+  }
+  const separator = reference.digest ? '@' : ':'
+  return { image, imageName: `${reference.registryHost}/${reference.repository}${separator}${ref}` }
+}
 
 /**
  * The registry host to check a credential against: its pinned host, or its provider's own.
@@ -154,13 +259,22 @@ export async function checkRegistryCredentials(
   host: string,
   username: string,
   password: string,
+  image?: ImageToVerify,
 ): Promise<VerificationResult> {
-  if (provider !== 'ecr') return ports.verifier.verify({ registryHost: host, username, password })
+  const target = image ? { image } : {}
+  if (provider !== 'ecr') return ports.verifier.verify({ registryHost: host, username, password, ...target })
   const region = ecrRegion(host)
   if (!region) return { status: 'malformed', message: 'The host is not an Amazon ECR registry.' }
   try {
-    await ports.ecrTokens.exchange({ region, accessKeyId: username, secretAccessKey: password })
-    return { status: 'ok', message: 'Amazon ECR accepted the access key.' }
+    const token = await ports.ecrTokens.exchange({ region, accessKeyId: username, secretAccessKey: password })
+    if (!image) return { status: 'ok', message: 'Amazon ECR accepted the access key.' }
+    // the pull itself is checked with the registry token, as the deploy system will pull
+    return await ports.verifier.verify({
+      registryHost: host,
+      username: token.username,
+      password: token.password,
+      image,
+    })
   } catch (error) {
     if (error instanceof RegistryCredentialsRejectedError) {
       return { status: 'auth_denied', message: 'Amazon ECR rejected the access key.' }
@@ -187,10 +301,12 @@ export async function verifyDockerRegistry(
   ports: VerifyDockerRegistryPorts,
   companyId: string,
   id: string,
+  options: VerificationOptions = {},
 ): Promise<VerificationReport> {
   const credential = await ports.store.findSealed(companyId, id)
   if (!credential) throw new CredentialNotFoundError()
   const host = verificationHost(credential.registry, credential.registryHost)
+  const target = verificationTarget(host, options)
   const password = await ports.opener.open(credential.secret, { companyId, credentialId: id })
   const result = await checkRegistryCredentials(
     ports,
@@ -198,16 +314,40 @@ export async function verifyDockerRegistry(
     host,
     credential.username,
     password,
+    target.image,
   )
+  return verificationReport(
+    { id, registry: credential.registry, host },
+    target,
+    options,
+    result,
+    ports.clock(),
+  )
+}
+
+/** The report of one verification. */
+export function verificationReport(
+  credential: { id: string; registry: RegistryProvider; host: string },
+  target: VerificationTarget,
+  options: VerificationOptions,
+  result: VerificationResult,
+  at: Date,
+): VerificationReport {
   return {
-    id,
+    id: credential.id,
     registry: credential.registry,
-    registry_host: host,
+    registry_host: credential.host,
     result: result.status,
     message: result.message,
-    verified_at: ports.clock().toISOString(),
+    verified_at: at.toISOString(),
+    ...(target.imageName ? { image: target.imageName } : {}),
+    ...(options.platform !== undefined && target.image ? { platform: options.platform } : {}),
+    ...(result.platforms ? { platforms: result.platforms } : {}),
   }
 }
+
+/** Results that let `?verify=true` store the credential: the registry will let it pull. */
+const STORABLE: ReadonlySet<VerificationStatus> = new Set(['ok', 'anonymous'])
 
 /**
  * `POST /v3/docker-registries?verify=true`: checks the credential against its registry first and
@@ -218,10 +358,20 @@ export async function createVerifiedDockerRegistry(
   companyId: string,
   input: CreateDockerRegistryInput,
   requestedHost: string | undefined,
+  options: VerificationOptions = {},
 ): Promise<DockerRegistry> {
   const pinned = requestedHost === undefined ? undefined : pinnableHost(input.registry, requestedHost)
   const host = verificationHost(input.registry, pinned)
-  const result = await checkRegistryCredentials(ports, input.registry, host, input.username, input.secret)
-  if (result.status !== 'ok') throw new VerificationFailedError(result)
+  const { image } = verificationTarget(host, options)
+  const result = await checkRegistryCredentials(
+    ports,
+    input.registry,
+    host,
+    input.username,
+    input.secret,
+    image,
+  )
+  // `anonymous`: the registry serves pulls without credentials, so storing them breaks nothing
+  if (!STORABLE.has(result.status)) throw new VerificationFailedError(result)
   return createDockerRegistry(ports, companyId, input, { registryHost: pinned })
 }

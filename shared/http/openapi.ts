@@ -22,6 +22,7 @@ import {
   UpdateDockerRegistryQuery,
   VERIFICATION_STATUSES,
   VerificationReport,
+  VerifyDockerRegistryQuery,
 } from '../domain/verify-credential.ts'
 import { MAX_BODY_BYTES } from './middleware/body-size-limit.ts'
 import { type Route, routes } from './routes.ts'
@@ -180,6 +181,7 @@ const operationDocs: { [K in keyof typeof routes]: OperationDocs } = {
       "Checks a stored credential against its registry (Registry HTTP API v2; ECR by token exchange) and reports the outcome: against the host pinned with `registry_host`, else the provider's own host, never a host named now. Not part of the Sevalla v3 API.",
     tag: TAG_REGISTRIES,
     path: CredentialPathParameters,
+    query: VerifyDockerRegistryQuery,
     success: { status: 200, description: 'What the registry said', body: 'VerificationReport' },
   },
   getOpenApiDocument: {
@@ -196,6 +198,10 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   offset: 'Number of items to skip',
   verify:
     'Extension: `true` checks the credential against its registry first and stores it only if the registry accepts it',
+  image:
+    "Extension: an image reference on the credential's registry host (e.g. `ghcr.io/acme/api:1.4.2`); the check then asks for `repository:<name>:pull` and reads the image's manifest, as a pull would (with `?verify=true` on create)",
+  platform:
+    'Extension, with `image`: a platform the image must have, `os/architecture[/variant]` (e.g. `linux/amd64`); `platform_mismatch` when it lacks it',
   'idempotency-key':
     'Extension: a key of your choosing (e.g. a UUID) that makes retries safe: for 24 hours, a retry with the same key and the same name, registry and username gets the first answer again instead of creating a second credential',
   registry_host:

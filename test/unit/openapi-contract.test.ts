@@ -21,7 +21,13 @@ const EXTRA_PATHS = ['/openapi.json', '/docker-registries/{id}/verify']
 const ERROR_BODY_EXTENSIONS = ['data.issues', 'data.result']
 /** Optional query parameters ours adds to a reference operation (the `?verify=true` extension). */
 const EXTRA_OPTIONAL_PARAMETERS: Record<string, string[]> = {
-  'POST /docker-registries': ['query:verify', 'query:registry_host', 'header:idempotency-key'],
+  'POST /docker-registries': [
+    'query:verify',
+    'query:registry_host',
+    'query:image',
+    'query:platform',
+    'header:idempotency-key',
+  ],
 }
 
 type Json = Record<string, any>
