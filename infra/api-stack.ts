@@ -1,6 +1,14 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib'
+import {
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib'
 import {
   AccessLogField,
   AccessLogFormat,
@@ -21,7 +29,8 @@ import { GATEWAY_ERRORS, gatewayErrorTemplate } from '../shared/http/gateway-err
 import type { Route } from '../shared/http/routes.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
 import {
-  decryptingRoleName,
+  functionNameVariable,
+  internalFunctionName,
   routePolicyStatements,
   routeUsesSecretsKey,
   routeUsesTable,
@@ -50,7 +59,7 @@ export interface ApiStackProps extends StackProps {
   readonly logLevel: string
   /** `POWERTOOLS_SERVICE_NAME` of every function. */
   readonly serviceName: string
-  /** Prefix of the fixed role names of the functions that may decrypt. */
+  /** Prefix of the fixed names of the internal functions the routes invoke. */
   readonly stackNamePrefix: string
   /**
    * Folder holding one sub-folder per function, each with a `handler.ts`.
@@ -148,6 +157,9 @@ export class ApiStack extends Stack {
     const environment: Record<string, string> = {}
     if (routeUsesTable(route)) environment.TABLE_NAME = props.table.tableName
     if (routeUsesSecretsKey(route)) environment.SECRETS_KEY_ARN = props.secretsKey.keyArn
+    const internalName = (name: string) => internalFunctionName(props.stackNamePrefix, name)
+    for (const invoked of route.invokes ?? [])
+      environment[functionNameVariable(invoked)] = internalName(invoked)
 
     const registryFunction = new RegistryFunction(this, functionConstructId(route), {
       entry: join(functionsDir, route.functionName, 'handler.ts'),
@@ -156,14 +168,21 @@ export class ApiStack extends Stack {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       environment,
-      ...(route.secretsKey === 'open'
-        ? { roleName: decryptingRoleName(props.stackNamePrefix, route.functionName) }
-        : {}),
+      // a function that waits for an internal one (the verifier: a 5 s registry deadline, KMS,
+      // DynamoDB) gets its time plus room for the answer, still under API Gateway's 29 s
+      ...((route.invokes ?? []).length > 0 ? { timeout: Duration.seconds(15) } : {}),
     })
 
     const statements = routePolicyStatements(route, {
       tableArn: props.table.tableArn,
       secretsKeyArn: props.secretsKey.keyArn,
+      functionArn: (name) =>
+        this.formatArn({
+          service: 'lambda',
+          resource: 'function',
+          resourceName: internalName(name),
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
     })
     if (statements.length > 0) {
       // data access in a policy of its own, apart from the logs and X-Ray statements of the

@@ -3,7 +3,7 @@ import { AwsSolutionsChecks } from 'cdk-nag'
 import { routeList } from '../shared/http/routes.ts'
 import { ApiStack } from './api-stack.ts'
 import { InternalStack } from './internal-stack.ts'
-import { decryptingFunctionNames, decryptingRoleName } from './route-permissions.ts'
+import { DECRYPTING_FUNCTION_NAMES, decryptingRoleName } from './route-permissions.ts'
 import { type ResolvedStageSettings, stageSettingsFromContext } from './stage-settings.ts'
 import { StatefulStack } from './stateful-stack.ts'
 
@@ -32,7 +32,7 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     description: 'Registry credentials: table and secrets key (retained)',
     tags,
     secretsKeyAlias: settings.secretsKeyAlias,
-    decryptingRoleNames: decryptingFunctionNames(routeList).map((name) =>
+    decryptingRoleNames: DECRYPTING_FUNCTION_NAMES.map((name) =>
       decryptingRoleName(settings.stackNamePrefix, name),
     ),
   })
@@ -64,6 +64,8 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     logRetention: settings.logRetention,
     logLevel: settings.logLevel,
     serviceName: settings.serviceName,
+    healthCheckIntervalMinutes: settings.healthCheckIntervalMinutes,
+    healthChecksPerHostPerSecond: settings.healthChecksPerHostPerSecond,
   })
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app))

@@ -42,6 +42,16 @@ export interface StageSettings {
    * @default 'registry-credentials'
    */
   readonly serviceName?: string
+  /**
+   * Minutes between two scheduled health runs (each re-verifies every credential).
+   * @default 1440 (daily)
+   */
+  readonly healthCheckIntervalMinutes?: number
+  /**
+   * Checks a health run starts per registry host per second, at most.
+   * @default 2
+   */
+  readonly healthChecksPerHostPerSecond?: number
 }
 
 /** Log levels Powertools accepts. */
@@ -69,6 +79,8 @@ const KNOWN_KEYS = new Set<string>([
   'logRetentionDays',
   'logLevel',
   'serviceName',
+  'healthCheckIntervalMinutes',
+  'healthChecksPerHostPerSecond',
 ])
 
 /** Thrown when the `cdk.json` context does not describe a usable stage. */
@@ -120,8 +132,16 @@ export function resolveStageSettings(stage: string, raw: unknown): ResolvedStage
   if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new StageSettingsError(`stages.${stage}.logLevel must be one of ${LOG_LEVELS.join(', ')}`)
   }
+  const healthCheckIntervalMinutes = positiveNumber(stage, raw, 'healthCheckIntervalMinutes', 1440)
+  if (!Number.isInteger(healthCheckIntervalMinutes) || healthCheckIntervalMinutes < 5) {
+    throw new StageSettingsError(
+      `stages.${stage}.healthCheckIntervalMinutes must be an integer of at least 5`,
+    )
+  }
   return {
     stage,
+    healthCheckIntervalMinutes,
+    healthChecksPerHostPerSecond: positiveNumber(stage, raw, 'healthChecksPerHostPerSecond', 2),
     // at most 40 characters: the fixed names of the decrypting roles (`<prefix>-verify-docker-registry`)
     // must fit IAM's 64
     stackNamePrefix: requiredString(stage, raw, 'stackNamePrefix', /^[A-Za-z][A-Za-z0-9-]{0,39}$/),

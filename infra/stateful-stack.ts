@@ -16,7 +16,7 @@ import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from '../shared/adapters/idempotency-gua
 export interface StatefulStackProps extends StackProps {
   /** Alias of the secrets key, e.g. `alias/registry-credentials/dev/secrets`. */
   readonly secretsKeyAlias: string
-  /** Names of the only roles the secrets key lets decrypt (resolve, verify). */
+  /** Names of the only roles the secrets key lets decrypt (the internal resolve and verifier functions). */
   readonly decryptingRoleNames: readonly string[]
 }
 

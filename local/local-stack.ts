@@ -8,6 +8,7 @@ import { type Route, routeList } from '../shared/http/routes.ts'
 import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
+import { startLambdaInvokeStandIn } from './lambda-invoke-stand-in.ts'
 
 /** Settings of the local stack; `npm start` reads them from the environment. */
 export interface LocalStackOptions {
@@ -22,6 +23,8 @@ export interface LocalStackOptions {
   apiKey?: string
   /** The development company. */
   companyId?: string
+  /** Port of the Lambda Invoke API stand-in of the internal functions; 0 picks a free one. */
+  lambdaPort?: number
   tableName?: string
   /**
    * Test seam: given a service's real endpoint, returns the endpoint the functions should use
@@ -40,6 +43,8 @@ export interface LocalStack {
   dynamoDb: LocalDynamoDb
   kms: KmsEmulator
   gateway: HttpGateway
+  /** The Lambda Invoke endpoint of the internal functions (verifier, health check, resolve). */
+  lambdaEndpoint: string
   close(): Promise<void>
 }
 
@@ -86,6 +91,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     description: 'docker registry secrets (local)',
   })
 
+  const lambda = await startLambdaInvokeStandIn({ host, port: options.lambdaPort ?? 0 })
   const interpose = options.interpose ?? (async (_service: string, endpoint: string) => endpoint)
   configureEnvironment({
     AWS_REGION: kms.region,
@@ -99,6 +105,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // local only: verification may reach a registry on this machine's loopback, over plain http
     REGISTRY_VERIFY_ALLOW_HTTP: 'true',
     REGISTRY_VERIFY_ALLOW_LOOPBACK: 'true',
+    // the public verify function reaches the internal verifier as on AWS: Lambda Invoke, here
+    // at the local stand-in of the Invoke API, by the function's folder name
+    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+    CREDENTIAL_VERIFIER_FUNCTION_NAME: 'credential-verifier',
+    HEALTH_CHECKS_PER_HOST_PER_SECOND: '2',
   })
 
   const dynamoClient = new DynamoDBClient({ endpoint: dynamoDb.endpoint, region: kms.region })
@@ -132,8 +143,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     dynamoDb,
     kms,
     gateway,
+    lambdaEndpoint: lambda.endpoint,
     async close() {
       await gateway.close()
+      await lambda.close()
       await kms.close()
       await dynamoDb.close()
     },

@@ -7,6 +7,7 @@ import {
 import * as v from 'valibot'
 import packageJson from '../../package.json' with { type: 'json' }
 import { CreateDockerRegistryHeaders } from '../domain/create-request.ts'
+import { CredentialHealthReport } from '../domain/credential-health.ts'
 import {
   CreateDockerRegistryInput,
   CredentialPathParameters,
@@ -103,6 +104,7 @@ const OpenApiDocumentSchema = v.pipe(
 // every body the API reads or writes, by component name.
 const componentSchemas = {
   CreateDockerRegistryInput,
+  CredentialHealthReport,
   DeletedMessage,
   DockerRegistry,
   DockerRegistryPage,
@@ -178,11 +180,19 @@ const operationDocs: { [K in keyof typeof routes]: OperationDocs } = {
   verifyDockerRegistry: {
     summary: 'Verify Docker registry credential (extension)',
     description:
-      "Checks a stored credential against its registry (Registry HTTP API v2; ECR by token exchange) and reports the outcome: against the host pinned with `registry_host`, else the provider's own host, never a host named now. Not part of the Sevalla v3 API.",
+      "Checks a stored credential against its registry (Registry HTTP API v2; ECR by token exchange), optionally for pulling one `image`, records the outcome as its last verification (see the health route) and reports it: against the host pinned with `registry_host`, else the provider's own host, never a host named now. Not part of the Sevalla v3 API.",
     tag: TAG_REGISTRIES,
     path: CredentialPathParameters,
     query: VerifyDockerRegistryQuery,
     success: { status: 200, description: 'What the registry said', body: 'VerificationReport' },
+  },
+  getDockerRegistryHealth: {
+    summary: 'Get Docker registry credential health (extension)',
+    description:
+      'The last verification of a credential (on demand with the verify route, or by the scheduled health checks that re-verify every credential daily) and when a deployment last resolved it. Not part of the Sevalla v3 API.',
+    tag: TAG_REGISTRIES,
+    path: CredentialPathParameters,
+    success: { status: 200, description: 'What is known about its health', body: 'CredentialHealthReport' },
   },
   getOpenApiDocument: {
     summary: 'Get this OpenAPI document',

@@ -1,7 +1,10 @@
 import type { Permission } from '../domain/api-key.ts'
 
-/** What a function may do with the secrets key; nothing public ever gets `decrypt`. */
+/** What a function may do with the secrets key; only internal functions may `open`. */
 export type SecretsKeyAccess = 'none' | 'seal' | 'open'
+
+/** What a public route's function may do with the secrets key: never decrypt. */
+export type PublicSecretsKeyAccess = Exclude<SecretsKeyAccess, 'open'>
 
 /** One HTTP operation: the single source of truth the CDK app and the local server both read. */
 export interface Route {
@@ -17,10 +20,22 @@ export interface Route {
   hasBody: boolean
   /** DynamoDB actions on credential items (`COMPANY#…` partitions). */
   credentialActions: readonly string[]
-  secretsKey: SecretsKeyAccess
+  /**
+   * Never `open`: no function behind API Gateway may decrypt (threat: a leaked API key or a bug in
+   * a public function reaching every company's secrets); the type makes it a compile error.
+   */
+  secretsKey: PublicSecretsKeyAccess
   /** Whether the operation honours `Idempotency-Key` (its records live under `pk = IDEMPOTENCY`). */
   idempotent?: boolean
+  /** Internal functions (by folder name) the operation invokes with Lambda Invoke. */
+  invokes?: readonly string[]
 }
+
+/**
+ * The internal function that verifies stored credentials: the only one that decrypts for a
+ * verification. The verify route and the scheduled health checks invoke it.
+ */
+export const CREDENTIAL_VERIFIER_FUNCTION_NAME = 'credential-verifier'
 
 const COLLECTION = '/v3/docker-registries'
 const ITEM = '/v3/docker-registries/{id}'
@@ -85,9 +100,21 @@ export const routes = {
     functionName: 'verify-docker-registry',
     permission: 'docker_registries:write',
     hasBody: false,
+    // the credential is read, decrypted and presented by the internal verifier it invokes, so
+    // this public function holds neither the envelope nor kms:Decrypt
+    credentialActions: [],
+    secretsKey: 'none',
+    invokes: [CREDENTIAL_VERIFIER_FUNCTION_NAME],
+  },
+  getDockerRegistryHealth: {
+    operationId: 'getDockerRegistryHealth',
+    method: 'GET',
+    path: '/v3/docker-registries/{id}/health',
+    functionName: 'get-docker-registry-health',
+    permission: 'docker_registries:read',
+    hasBody: false,
     credentialActions: ['dynamodb:GetItem'],
-    // the one public route that decrypts: it must present the secret to the registry
-    secretsKey: 'open',
+    secretsKey: 'none',
   },
   getOpenApiDocument: {
     operationId: 'getOpenApiDocument',

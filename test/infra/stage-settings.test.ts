@@ -70,7 +70,15 @@ describe('resolveStageSettings', () => {
       logRetention: RetentionDays.ONE_MONTH,
       logLevel: 'INFO',
       serviceName: 'registry-credentials',
+      healthCheckIntervalMinutes: 1440,
+      healthChecksPerHostPerSecond: 2,
     })
+  })
+
+  it.each([0, 4, 90.5, -1, '60'])('rejects a health check interval of %s minutes', (minutes) => {
+    expect(() => resolveStageSettings('test', { ...minimal, healthCheckIntervalMinutes: minutes })).toThrow(
+      StageSettingsError,
+    )
   })
 
   it('rejects a misspelt setting instead of silently using the default', () => {

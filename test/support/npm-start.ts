@@ -25,7 +25,14 @@ const field = (output: string, label: string) => new RegExp(`${label}\\s+(\\S+)`
 export async function runNpmStart(env: Record<string, string> = {}): Promise<StartedLocalStack> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', LOCAL_DYNAMODB_PORT: '0', POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      LOCAL_DYNAMODB_PORT: '0',
+      LOCAL_LAMBDA_PORT: '0',
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''

@@ -17,7 +17,7 @@ const REFERENCE_PATH = new URL('../fixtures/sevalla-v3-docker-registries.openapi
 const COMMITTED_PATH = new URL('../../shared/http/openapi.json', import.meta.url)
 
 /** What ours may add to the reference, and nothing else: the documented extensions. */
-const EXTRA_PATHS = ['/openapi.json', '/docker-registries/{id}/verify']
+const EXTRA_PATHS = ['/openapi.json', '/docker-registries/{id}/verify', '/docker-registries/{id}/health']
 const ERROR_BODY_EXTENSIONS = ['data.issues', 'data.result']
 /** Optional query parameters ours adds to a reference operation (the `?verify=true` extension). */
 const EXTRA_OPTIONAL_PARAMETERS: Record<string, string[]> = {
