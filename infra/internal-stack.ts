@@ -25,7 +25,10 @@ import {
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets'
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs'
 import type { Construct } from 'constructs'
-import { VERIFICATION_WRITE_ATTRIBUTES } from '../shared/adapters/credential-health-store.ts'
+import {
+  USE_WRITE_ATTRIBUTES,
+  VERIFICATION_WRITE_ATTRIBUTES,
+} from '../shared/adapters/credential-health-store.ts'
 import { SCANNED_ATTRIBUTES } from '../shared/adapters/credential-scanner.ts'
 import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
 import { CREDENTIAL_VERIFIER_FUNCTION_NAME } from '../shared/http/routes.ts'
@@ -259,13 +262,24 @@ export class InternalStack extends Stack {
       // exchange signs with the customer's key pair, so the role has no ECR permission either.
       environment: { TABLE_NAME: props.table.tableName },
     })
-    this.grantDataAccess(
-      this.resolver,
-      routePolicyStatements(RESOLVE_DATA_ACCESS, {
+    this.grantDataAccess(this.resolver, [
+      ...routePolicyStatements(RESOLVE_DATA_ACCESS, {
         tableArn: props.table.tableArn,
         secretsKeyArn: props.secretsKey.keyArn,
       }),
-    )
+      // the last-use stamp, and nothing else: UpdateItem of its two attributes only
+      new PolicyStatement({
+        sid: 'StampLastUse',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:UpdateItem'],
+        resources: [props.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [CREDENTIAL_LEADING_KEYS] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...USE_WRITE_ATTRIBUTES] },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] },
+        },
+      }),
+    ])
     this.node.addValidation({ validate: () => this.resolverDestinationErrors() })
 
     const functionArn = (name: string) =>

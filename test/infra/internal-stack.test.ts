@@ -277,11 +277,22 @@ describe('InternalStack', () => {
       ])
     })
 
-    it('may read credential items and decrypt registry secrets, and nothing else', () => {
+    it('may read credential items, decrypt registry secrets and stamp the last use, and nothing else', () => {
       expect(grantsOf(synthesized.stacks.internal.resolver)).toEqual(
         sortGrants([
           ...BASELINE,
           { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
+          {
+            action: 'dynamodb:UpdateItem',
+            resource: 'table',
+            condition: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['COMPANY#*'] },
+              'ForAllValues:StringEquals': {
+                'dynamodb:Attributes': ['pk', 'sk', 'last_used_at', 'last_used_image_host'],
+              },
+              StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] },
+            },
+          },
           { action: 'kms:Decrypt', resource: 'secrets key', condition: SECRETS_ONLY },
         ]),
       )

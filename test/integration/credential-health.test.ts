@@ -114,6 +114,21 @@ describe('GET /v3/docker-registries/{id}/health', () => {
     expect(response.text).not.toContain('a-wrong-password-42')
   })
 
+  it('answers when and for which registry host a deployment last resolved it', async () => {
+    const { id, company_id: companyId } = await createCredential()
+
+    const resolved = await invoke<{ ok: boolean }>('resolve-docker-registry', {
+      company_id: companyId,
+      docker_registry_credential_id: id,
+      image: `${registry.host}/acme/app:1`,
+    })
+    const response = await stack.request('GET', `/docker-registries/${id}/health`)
+
+    expect(resolved.ok).toBe(true)
+    expect(response.body.last_used_image_host).toBe(registry.host)
+    expect(Date.parse(response.body.last_used_at)).not.toBeNaN()
+  })
+
   it('is allowed to read-only keys', async () => {
     const { id } = await createCredential()
     const readOnly = await stack.mintKey(stack.companyId, { permissions: ['docker_registries:read'] })
