@@ -3,6 +3,10 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // the end-of-run notice when tests that need the real registry were skipped
+    globalSetup: ['test/support/global-setup.ts'],
+    // after each file: remove the cloud assemblies its CDK apps wrote
+    setupFiles: ['test/support/setup-file.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,

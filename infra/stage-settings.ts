@@ -69,7 +69,8 @@ const LOG_LEVELS: readonly LogLevel[] = ['DEBUG', 'INFO', 'WARN', 'ERROR']
 const RETENTION_DAYS = new Set<number>(
   Object.values(RetentionDays).filter((value): value is number => typeof value === 'number'),
 )
-const KNOWN_KEYS = new Set<string>([
+/** Every setting a stage in `cdk.json` may have (the README's deploy table lists each). */
+export const STAGE_SETTING_KEYS: ReadonlySet<string> = new Set<string>([
   'stackNamePrefix',
   'apiStageName',
   'secretsKeyAlias',
@@ -114,7 +115,7 @@ function positiveNumber(stage: string, raw: Record<string, unknown>, key: string
  */
 export function resolveStageSettings(stage: string, raw: unknown): ResolvedStageSettings {
   if (!isRecord(raw)) throw new StageSettingsError(`stages.${stage} must be an object`)
-  const unknown = Object.keys(raw).filter((key) => !KNOWN_KEYS.has(key))
+  const unknown = Object.keys(raw).filter((key) => !STAGE_SETTING_KEYS.has(key))
   if (unknown.length > 0) {
     throw new StageSettingsError(`stages.${stage} has unknown settings: ${unknown.join(', ')}`)
   }

@@ -9,7 +9,13 @@ import { closeServer, listen } from './server-lifecycle.ts'
 export type ProxyHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>
 
 /** API Gateway's own payload limit: the gateway refuses larger bodies before any function runs. */
-const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+export const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
+
+/**
+ * How long a request may take to arrive, headers and body: API Gateway's integration timeout
+ * (29 s). Node's own default holds a slow client's connection for 300 s.
+ */
+export const GATEWAY_REQUEST_TIMEOUT_MS = 29_000
 
 /** The deployed functions' timeout (RegistryFunction's default), as a handler's remaining time. */
 const FUNCTION_TIMEOUT_MS = 10_000
@@ -23,7 +29,7 @@ function matchPath(template: string, path: string): Record<string, string> | nul
   const expected = template.split('/')
   const actual = path.split('/')
   if (expected.length !== actual.length) return false
-  const parameters: Record<string, string> = {}
+  const parameters: Record<string, string> = Object.create(null)
   for (const [index, segment] of expected.entries()) {
     const value = actual[index] ?? ''
     const parameter = /^\{(\w+)\}$/.exec(segment)?.[1]
@@ -37,27 +43,42 @@ function matchPath(template: string, path: string): Record<string, string> | nul
   return Object.keys(parameters).length > 0 ? parameters : null
 }
 
-// answers as the deployed API's gateway responses do (shared/http/gateway-errors.ts)
-function gatewayError(response: ServerResponse, responseType: string, requestId: string) {
+// answers as the deployed API's gateway responses do (shared/http/gateway-errors.ts): with API
+// Gateway's x-amzn-requestid, never x-request-id (a gateway response cannot map the request id
+// into a header, so only the functions' own responses carry it).
+function gatewayError(
+  response: ServerResponse,
+  responseType: string,
+  requestId: string,
+  extraHeaders: Record<string, string> = {},
+) {
   const error = GATEWAY_ERROR_BY_TYPE.get(responseType)
   if (!error) throw new Error(`no gateway response for ${responseType}`)
   response.writeHead(error.status, {
     'content-type': 'application/json',
     'x-amzn-requestid': requestId,
     ...error.headers,
+    ...extraHeaders,
   })
   response.end(gatewayErrorBody(error, requestId))
 }
 
-async function readBody(request: IncomingMessage): Promise<Buffer | 'too large'> {
+async function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer | 'too large'> {
   const chunks: Buffer[] = []
   let size = 0
   for await (const chunk of request) {
     size += (chunk as Buffer).length
-    if (size > GATEWAY_MAX_BODY_BYTES) return 'too large'
+    if (size > maxBytes) return 'too large'
     chunks.push(chunk as Buffer)
   }
   return Buffer.concat(chunks)
+}
+
+// maps without a prototype: a header or query parameter named `constructor`, `toString` or
+// `__proto__` is just a name, never a member of Object.prototype (threat: a request that crashes
+// the gateway, or rewrites an event map's prototype, before any authentication)
+function emptyMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>
 }
 
 function toEvent(
@@ -67,16 +88,16 @@ function toEvent(
   body: Buffer,
   requestId: string,
 ): APIGatewayProxyEvent {
-  const headers: Record<string, string> = {}
-  const multiValueHeaders: Record<string, string[]> = {}
+  const headers = emptyMap<string>()
+  const multiValueHeaders = emptyMap<string[]>()
   for (let index = 0; index < request.rawHeaders.length; index += 2) {
     const name = request.rawHeaders[index] as string
     const value = request.rawHeaders[index + 1] as string
     headers[name] = value
     multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value]
   }
-  const query: Record<string, string> = {}
-  const multiValueQuery: Record<string, string[]> = {}
+  const query = emptyMap<string>()
+  const multiValueQuery = emptyMap<string[]>()
   for (const [name, value] of url.searchParams) {
     query[name] = value
     multiValueQuery[name] = [...(multiValueQuery[name] ?? []), value]
@@ -131,6 +152,22 @@ function lambdaContext(route: Route, requestId: string): Context {
   }
 }
 
+// the path only: a query string is the client's, and could hold anything
+function logWhenDone(
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestId: string,
+  requestLog: (line: string) => void,
+) {
+  const started = performance.now()
+  response.once('close', () => {
+    const path = (request.url ?? '/').split('?')[0]
+    const status = response.writableFinished ? String(response.statusCode) : 'closed'
+    const ms = Math.round(performance.now() - started)
+    requestLog(`${request.method} ${path} ${status} ${ms}ms ${requestId}`)
+  })
+}
+
 /** Options of {@link startHttpGateway}. */
 export interface HttpGatewayOptions {
   routes: readonly Route[]
@@ -138,6 +175,15 @@ export interface HttpGatewayOptions {
   host?: string
   /** 0 picks a free port. */
   port?: number
+  /** Bodies over this are refused with 413; default API Gateway's 10 MB. */
+  maxBodyBytes?: number
+  /**
+   * How long a request's headers and body may take to arrive before the connection is closed;
+   * default API Gateway's 29 s.
+   */
+  requestTimeoutMs?: number
+  /** Called with one line per request: method, path, status, milliseconds and request id. */
+  requestLog?: (line: string) => void
 }
 
 /** A running local API Gateway. */
@@ -156,9 +202,19 @@ export async function startHttpGateway({
   loadHandler,
   host = '127.0.0.1',
   port = 0,
+  maxBodyBytes = GATEWAY_MAX_BODY_BYTES,
+  requestTimeoutMs = GATEWAY_REQUEST_TIMEOUT_MS,
+  requestLog,
 }: HttpGatewayOptions): Promise<HttpGateway> {
-  const server = createServer(async (request, response) => {
+  const serverOptions = {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: requestTimeoutMs,
+    // node checks the two timeouts only this often (default every 30 s)
+    connectionsCheckingInterval: Math.max(10, Math.min(1_000, Math.floor(requestTimeoutMs / 4))),
+  }
+  const server = createServer(serverOptions, async (request, response) => {
     const requestId = randomUUID()
+    if (requestLog) logWhenDone(request, response, requestId, requestLog)
     try {
       const url = new URL(request.url ?? '/', 'http://localhost')
       const candidates = routes.flatMap((route) => {
@@ -168,8 +224,11 @@ export async function startHttpGateway({
       // API Gateway answers an unknown path, or a known path with another method, alike
       const match = candidates.find((candidate) => candidate.route.method === request.method)
       if (!match) return gatewayError(response, 'MISSING_AUTHENTICATION_TOKEN', requestId)
-      const body = await readBody(request)
-      if (body === 'too large') return gatewayError(response, 'REQUEST_TOO_LARGE', requestId)
+      const body = await readBody(request, maxBodyBytes)
+      // the rest of the body is never read, so the connection cannot carry another request
+      if (body === 'too large') {
+        return gatewayError(response, 'REQUEST_TOO_LARGE', requestId, { connection: 'close' })
+      }
 
       const handler = await loadHandler(match.route)
       const result = await handler(
@@ -188,7 +247,8 @@ export async function startHttpGateway({
     } catch (error) {
       // a path API Gateway cannot decode is a client error; a handler that throws is an integration
       // failure. nothing of the error is shown, and only its name is logged.
-      if (response.headersSent) return response.destroy()
+      // a connection node closed (a request over the time bound) or that the client dropped
+      if (response.headersSent || request.destroyed) return response.destroy()
       if (error instanceof URIError) return gatewayError(response, 'DEFAULT_4XX', requestId)
       process.stderr.write(`local gateway: handler failed (${(error as Error)?.name ?? typeof error})\n`)
       gatewayError(response, 'INTEGRATION_FAILURE', requestId)

@@ -9,6 +9,7 @@ import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
 import { startLambdaInvokeStandIn } from './lambda-invoke-stand-in.ts'
+import { LocalSettingError } from './settings.ts'
 
 /** Settings of the local stack; `npm start` reads them from the environment. */
 export interface LocalStackOptions {
@@ -31,6 +32,8 @@ export interface LocalStackOptions {
    * (a fault-injecting proxy in front of it, say). The stack's own setup uses the real one.
    */
   interpose?: (service: 'dynamodb' | 'kms', endpoint: string) => Promise<string>
+  /** Called with one line per API request (`npm start` prints them). */
+  requestLog?: (line: string) => void
 }
 
 /** A running local stack. */
@@ -76,7 +79,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     tableName = DEFAULT_LOCAL_TABLE,
   } = options
   if (options.apiKey !== undefined && !isWellFormedApiKey(options.apiKey)) {
-    throw new Error('LOCAL_API_KEY must look like rcs_ followed by 43 base64url characters')
+    throw new LocalSettingError(
+      'LOCAL_API_KEY',
+      'LOCAL_API_KEY must be rcs_ followed by 43 base64url characters',
+    )
   }
   if (dataDir) mkdirSync(dataDir, { recursive: true })
 
@@ -132,7 +138,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     return handler
   }
-  const gateway = await startHttpGateway({ routes: routeList, loadHandler, host, port })
+  const gateway = await startHttpGateway({
+    routes: routeList,
+    loadHandler,
+    host,
+    port,
+    ...(options.requestLog ? { requestLog: options.requestLog } : {}),
+  })
 
   return {
     baseUrl: `${gateway.baseUrl}/v3`,
@@ -163,7 +175,12 @@ async function ensureDevelopmentKey(
   const { key, hash } = fixedKey ? { key: fixedKey, hash: hashApiKey(fixedKey) } : generateApiKey()
   const existing = await store.find(hash)
   if (existing) {
-    if (existing.companyId !== companyId) throw new Error('LOCAL_API_KEY already belongs to another company')
+    if (existing.companyId !== companyId) {
+      throw new LocalSettingError(
+        'LOCAL_API_KEY',
+        'LOCAL_API_KEY already belongs to another company in LOCAL_DATA_DIR; set LOCAL_COMPANY_ID to that company, or use another key',
+      )
+    }
     return key
   }
   await store.create({

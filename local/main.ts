@@ -1,39 +1,74 @@
 import { startLocalStack } from './local-stack.ts'
+import { assertPortFree, LocalSettingError, listenError, localStackSettings } from './settings.ts'
 
 /**
  * `npm start`: the local stack on http://127.0.0.1:3000/v3. Settings: PORT, HOST,
- * LOCAL_DYNAMODB_PORT (default 8000), LOCAL_LAMBDA_PORT (default 3001, the internal functions), LOCAL_DATA_DIR (keeps data across restarts),
- * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company).
+ * LOCAL_DYNAMODB_PORT (default 8000), LOCAL_LAMBDA_PORT (default 3001: the internal functions'
+ * Invoke API), LOCAL_DATA_DIR (keeps data across restarts),
+ * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company). A setting a person
+ * must fix ends the process with one line naming the variable, and exit code 2.
  */
-const stack = await startLocalStack({
-  host: process.env.HOST ?? '127.0.0.1',
-  port: Number(process.env.PORT ?? 3000),
-  dynamoDbPort: Number(process.env.LOCAL_DYNAMODB_PORT ?? 8000),
-  lambdaPort: Number(process.env.LOCAL_LAMBDA_PORT ?? 3001),
-  ...(process.env.LOCAL_DATA_DIR ? { dataDir: process.env.LOCAL_DATA_DIR } : {}),
-  ...(process.env.LOCAL_API_KEY ? { apiKey: process.env.LOCAL_API_KEY } : {}),
-  ...(process.env.LOCAL_COMPANY_ID ? { companyId: process.env.LOCAL_COMPANY_ID } : {}),
-})
+async function main(): Promise<void> {
+  const settings = localStackSettings(process.env)
+  await assertPortFree(settings.host, settings.port, 'PORT')
+  await assertPortFree(settings.host, settings.dynamoDbPort, 'LOCAL_DYNAMODB_PORT')
+  await assertPortFree(settings.host, settings.lambdaPort, 'LOCAL_LAMBDA_PORT')
 
-process.stdout.write(
-  [
-    'registry credentials: local stack ready',
-    `  API base URL       ${stack.baseUrl}`,
-    `  API key            ${stack.apiKey}`,
-    `  company id         ${stack.companyId}`,
-    `  DynamoDB endpoint  ${stack.dynamoDb.endpoint} (table ${stack.tableName})`,
-    `  KMS endpoint       ${stack.kms.endpoint}`,
-    `  Lambda endpoint    ${stack.lambdaEndpoint} (credential-verifier, health-check, resolve-docker-registry)`,
-    `  data               ${process.env.LOCAL_DATA_DIR ?? 'in memory (set LOCAL_DATA_DIR to keep it)'}`,
-    '',
-    `  try: curl -s ${stack.baseUrl}/docker-registries -H "Authorization: Bearer ${stack.apiKey}"`,
-    '',
-  ].join('\n'),
-)
+  const stack = await startLocalStack({
+    ...settings,
+    // one line per request, so a developer sees the traffic (never a header, body or query)
+    requestLog: (line) => process.stdout.write(`${line}\n`),
+  })
 
-const shutdown = async () => {
-  await stack.close()
-  process.exit(0)
+  process.stdout.write(
+    [
+      'registry credentials: local stack ready',
+      `  API base URL       ${stack.baseUrl}`,
+      `  API key            ${stack.apiKey}`,
+      `  company id         ${stack.companyId}`,
+      `  DynamoDB endpoint  ${stack.dynamoDb.endpoint} (table ${stack.tableName})`,
+      `  secrets key ARN    ${stack.secretsKeyArn}`,
+      `  KMS endpoint       ${stack.kms.endpoint}`,
+      `  Lambda endpoint    ${stack.lambdaEndpoint} (credential-verifier, health-check, resolve-docker-registry)`,
+      `  data               ${settings.dataDir ?? 'in memory (set LOCAL_DATA_DIR to keep it)'}`,
+      '',
+      `  try: curl -s ${stack.baseUrl}/docker-registries -H "Authorization: Bearer ${stack.apiKey}"`,
+      '',
+    ].join('\n'),
+  )
+
+  const shutdown = async (signal: string) => {
+    await stack.close()
+    process.stdout.write(`registry credentials: local stack stopped (${signal})\n`)
+    process.exit(0)
+  }
+  process.once('SIGINT', () => void shutdown('SIGINT'))
+  process.once('SIGTERM', () => void shutdown('SIGTERM'))
 }
-process.once('SIGINT', shutdown)
-process.once('SIGTERM', shutdown)
+
+// a server that lost the race for its port after the check above: name its variable all the same
+function asSettingError(error: unknown): LocalSettingError | undefined {
+  if (error instanceof LocalSettingError) return error
+  const { code, port, address } = (error ?? {}) as { code?: string; port?: number; address?: string }
+  if (typeof code !== 'string' || typeof port !== 'number' || !code.startsWith('E')) return undefined
+  const settings = localStackSettings(process.env)
+  const variable =
+    port === settings.dynamoDbPort
+      ? 'LOCAL_DYNAMODB_PORT'
+      : port === settings.lambdaPort
+        ? 'LOCAL_LAMBDA_PORT'
+        : 'PORT'
+  return listenError(address ?? settings.host, port, variable, code)
+}
+
+main().catch((error: unknown) => {
+  const settingError = asSettingError(error)
+  if (settingError) {
+    process.stderr.write(`npm start: ${settingError.message}\n`)
+    process.exit(2)
+  }
+  process.stderr.write(
+    `npm start failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  )
+  process.exit(1)
+})

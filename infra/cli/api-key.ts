@@ -18,11 +18,14 @@ Commands:
                         mint a key; the raw key is printed once and never stored
   list [--company <uuid>]
                         list keys (id = SHA-256 of the key, never the key)
-  revoke <id|key>       disable a key at once (warm functions may trust it for up to 30 s)
+  revoke <id>           disable a key at once (warm functions may trust it for up to 30 s)
+  revoke -              the same, reading the key (or its id) from standard input, so the key
+                        never appears on a command line (npm echoes those into logs)
 
 Target (one of):
-  --local               the local stack (npm start): DynamoDB at http://127.0.0.1:8000,
-                        table registry-credentials-local (override with --endpoint/--table)
+  --local               the local stack (npm start): DynamoDB at http://127.0.0.1:8000, or the
+                        port in LOCAL_DYNAMODB_PORT; table registry-credentials-local
+                        (override with --endpoint/--table)
   --table <name>        a deployed table, with the usual AWS environment
                         (AWS_PROFILE or keys, AWS_REGION); TABLE_NAME also works
   --endpoint <url>      DynamoDB endpoint override`
@@ -41,8 +44,59 @@ export function parseDuration(text: string): number {
 
 class UsageError extends Error {}
 
-function target(values: { local?: boolean; table?: string; endpoint?: string }) {
-  const endpoint = values.endpoint ?? (values.local ? 'http://127.0.0.1:8000' : undefined)
+/** DynamoDB could not be reached; the message says what to check. */
+class UnreachableError extends Error {}
+
+// the SDK's error, or the store's DependencyUnavailableError around it, for a refused connection
+function isConnectionRefused(error: unknown): boolean {
+  const seen = new Set<unknown>()
+  const pending = [error]
+  while (pending.length > 0) {
+    const candidate = pending.pop() as { code?: unknown; cause?: unknown; errors?: unknown } | undefined
+    if (!candidate || typeof candidate !== 'object' || seen.has(candidate)) continue
+    seen.add(candidate)
+    if (candidate.code === 'ECONNREFUSED') return true
+    pending.push(candidate.cause, ...(Array.isArray(candidate.errors) ? candidate.errors : []))
+  }
+  return false
+}
+
+function companyOption(text: string | undefined, required: boolean): string | undefined {
+  if (text === undefined) {
+    if (required) throw new UsageError('create needs --company <uuid>')
+    return undefined
+  }
+  if (!UUID_PATTERN.test(text)) {
+    throw new UsageError(
+      `--company is malformed: "${text}" is not a uuid (like 6f1c8c1e-2f43-4a4e-9d1a-6f2b1c0d9e11)`,
+    )
+  }
+  return text
+}
+
+/** What the command reads besides its arguments; tests pass their own. */
+export interface CommandIo {
+  env?: NodeJS.ProcessEnv
+  /** All of standard input, for `revoke -`. */
+  readStdin?: () => Promise<string>
+}
+
+async function readAllStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+function localEndpoint(env: NodeJS.ProcessEnv): string {
+  const port = env.LOCAL_DYNAMODB_PORT || '8000'
+  if (!/^\d{1,5}$/.test(port) || Number(port) === 0 || Number(port) > 65_535) {
+    throw new UsageError('LOCAL_DYNAMODB_PORT must be the port npm start printed for DynamoDB (1 to 65535)')
+  }
+  return `http://127.0.0.1:${port}`
+}
+
+function target(values: { local?: boolean; table?: string; endpoint?: string }, env: NodeJS.ProcessEnv) {
+  const endpoint = values.endpoint ?? (values.local ? localEndpoint(env) : undefined)
   const tableName =
     values.table ?? process.env.TABLE_NAME ?? (values.local ? 'registry-credentials-local' : undefined)
   if (!tableName) throw new UsageError('say which table: --local, --table <name> or TABLE_NAME')
@@ -60,6 +114,7 @@ function target(values: { local?: boolean; table?: string; endpoint?: string }) 
     store: createDynamoApiKeyStore({ client: DynamoDBDocumentClient.from(client), tableName }),
     client,
     tableName,
+    endpoint,
   }
 }
 
@@ -69,6 +124,7 @@ export async function main(
   print: (line: string) => void = (line) => {
     process.stdout.write(`${line}\n`)
   },
+  { env = process.env, readStdin = readAllStdin }: CommandIo = {},
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -89,12 +145,11 @@ export async function main(
     print(USAGE)
     return command || values.help ? 0 : 2
   }
-  const { store, client, tableName } = target(values)
+  const { store, client, tableName, endpoint } = target(values, env)
   try {
     switch (command) {
       case 'create': {
-        const companyId = values.company
-        if (!companyId || !UUID_PATTERN.test(companyId)) throw new UsageError('create needs --company <uuid>')
+        const companyId = companyOption(values.company, true) as string
         const now = new Date()
         const expiresAt = values['expires-in']
           ? new Date(now.getTime() + parseDuration(values['expires-in'])).toISOString()
@@ -120,7 +175,7 @@ export async function main(
         return 0
       }
       case 'list': {
-        const records = await store.list(values.company)
+        const records = await store.list(companyOption(values.company, false))
         if (records.length === 0) print('no API keys')
         for (const record of records) {
           const state = !record.enabled
@@ -142,8 +197,15 @@ export async function main(
         return 0
       }
       case 'revoke': {
-        if (!argument) throw new UsageError('revoke needs the key id (or the key itself)')
-        const hash = isWellFormedApiKey(argument) ? hashApiKey(argument) : argument
+        if (!argument)
+          throw new UsageError('revoke needs the key id, or - to read the key from standard input')
+        const given = argument === '-' ? (await readStdin()).trim() : argument
+        const hash = isWellFormedApiKey(given) ? hashApiKey(given) : given
+        if (argument !== '-' && isWellFormedApiKey(argument)) {
+          print(
+            'note: a key on the command line lands in shell history and npm logs; pass its id, or - and the key on standard input',
+          )
+        }
         if (!/^[0-9a-f]{64}$/.test(hash)) throw new UsageError('a key id is 64 hex characters')
         if (!(await store.revoke(hash))) {
           print(`no API key ${hash} in ${tableName}`)
@@ -155,6 +217,13 @@ export async function main(
       default:
         throw new UsageError(`unknown command "${command}"`)
     }
+  } catch (error) {
+    if (!isConnectionRefused(error)) throw error
+    throw new UnreachableError(
+      values.local
+        ? `nothing answers at ${endpoint}: is \`npm start\` running? (set LOCAL_DYNAMODB_PORT to the DynamoDB port it printed)`
+        : `nothing answers at ${endpoint ?? 'the DynamoDB endpoint'}: check --endpoint`,
+    )
   } finally {
     client.destroy()
   }
@@ -167,6 +236,10 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
       if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
         process.stderr.write(`${(error as Error).message}\n\n${USAGE}\n`)
         process.exit(2)
+      }
+      if (error instanceof UnreachableError) {
+        process.stderr.write(`api-key: ${error.message}\n`)
+        process.exit(1)
       }
       process.stderr.write(`api-key: ${(error as Error).name}: ${(error as Error).message}\n`)
       process.exit(1)

@@ -130,17 +130,22 @@ function plainChanges(current: CredentialSummary, input: UpdateDockerRegistryInp
   if (input.registry !== undefined && input.registry !== current.registry) changes.registry = input.registry
   if (input.username !== undefined && input.username !== current.username) changes.username = input.username
   if (changes.registry !== undefined && current.registryHost !== undefined) {
-    throw new InvalidInputError([
-      {
-        path: 'registry',
-        message: `cannot change: the credential is pinned to ${current.registryHost}; create a new credential instead`,
-      },
-    ])
+    // the reason goes in the top-level message too: some clients (the Terraform provider) show only that
+    throw new InvalidInputError(
+      [
+        {
+          path: 'registry',
+          message: `cannot change: the credential is pinned to ${current.registryHost}; create a new credential instead`,
+        },
+      ],
+      `Bad request: the registry of a credential pinned to ${current.registryHost} cannot change; create a new credential instead.`,
+    )
   }
   if (changes.registry !== undefined && input.secret === undefined) {
-    throw new InvalidInputError([
-      { path: 'secret', message: 'is required with a new registry: a secret belongs to its registry' },
-    ])
+    throw new InvalidInputError(
+      [{ path: 'secret', message: 'is required with a new registry: a secret belongs to its registry' }],
+      'Bad request: changing registry needs a new secret in the same request; a secret belongs to its registry.',
+    )
   }
   return changes
 }

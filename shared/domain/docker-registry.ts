@@ -19,8 +19,12 @@ export type RegistryProvider = (typeof REGISTRY_PROVIDERS)[number]
 /** The username pattern of the contract, verbatim. */
 export const USERNAME_PATTERN = /^(?=.{1,39}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$/
 
-/** The secret pattern of the contract, verbatim. */
-export const SECRET_PATTERN = /^.{8,128}$/
+/**
+ * The secret pattern of the contract, with the `u` flag: JSON Schema (and so Sevalla's own
+ * validator, ajv, Schemathesis) matches patterns by code point, so `.` is one code point, an
+ * emoji included. The published document carries its source, `^.{8,128}$`, verbatim.
+ */
+export const SECRET_PATTERN = /^.{8,128}$/u
 
 /** The uuid pattern the contract uses for ids (any RFC 9562 version, plus nil and max). */
 export const UUID_PATTERN =
@@ -33,13 +37,45 @@ export const TIMESTAMP_PATTERN =
 const REGISTRY_DESCRIPTION =
   'Docker registry provider. `dockerHub` - Docker Hub. `gcr` - Google Container Registry. `ecr` - Amazon Elastic Container Registry. `github` - GitHub Container Registry. `gitlab` - GitLab Container Registry. `digitalOcean` - DigitalOcean Container Registry. `custom` - a self-hosted or third-party registry.'
 
+/** How many code points a string has: what JSON Schema's `minLength` and `maxLength` count. */
+export function codePointLength(text: string): number {
+  let length = 0
+  for (const _ of text) length += 1
+  return length
+}
+
+// in `u` mode a surrogate range matches only a surrogate without its pair
+const NUL_OR_LONE_SURROGATE = /[\0\uD800-\uDFFF]/u
+
+/**
+ * Whether a string can be stored and echoed: no NUL, no unpaired surrogate (strict JSON parsers
+ * refuse a document that holds one, so a name with one would break every client that lists it).
+ */
+export function isWellFormedText(text: string): boolean {
+  return !NUL_OR_LONE_SURROGATE.test(text)
+}
+
+const wellFormed = v.check<string, string>(
+  isWellFormedText,
+  'must not contain NUL or unpaired surrogate characters',
+)
+
+// a length in code points, documented as the JSON Schema keyword that counts the same way
+// (valibot's own length actions count UTF-16 code units: 128 emoji would be 256).
+const codePointsAtLeast = (minimum: number, message: string) =>
+  v.check<string, string>((text) => codePointLength(text) >= minimum, message)
+const codePointsAtMost = (maximum: number, message: string) =>
+  v.check<string, string>((text) => codePointLength(text) <= maximum, message)
+
 // every message is written here rather than left to valibot's defaults: those quote the received
 // value, and for `secret` that value is the credential itself (threat: a secret echoed into a 400
 // body or a log line).
 const name = v.pipe(
   v.string('must be a string'),
-  v.minLength(1, 'must be at least 1 character long'),
-  v.maxLength(255, 'must be at most 255 characters long'),
+  wellFormed,
+  codePointsAtLeast(1, 'must be at least 1 character long'),
+  codePointsAtMost(255, 'must be at most 255 characters long'),
+  v.metadata({ minLength: 1, maxLength: 255 }),
 )
 const username = v.pipe(
   v.string('must be a string'),
@@ -50,7 +86,12 @@ const username = v.pipe(
 )
 const secret = v.pipe(
   v.string('must be a string'),
-  v.regex(SECRET_PATTERN, 'must be 8 to 128 characters long, without line breaks'),
+  wellFormed,
+  v.check<string, string>(
+    (text) => SECRET_PATTERN.test(text),
+    'must be 8 to 128 characters long, without line breaks',
+  ),
+  v.metadata({ pattern: SECRET_PATTERN.source }),
 )
 const registry = v.picklist(REGISTRY_PROVIDERS, `must be one of ${REGISTRY_PROVIDERS.join(', ')}`)
 

@@ -44,6 +44,12 @@ function errorResponse(
   return json(status, body, headers)
 }
 
+/** `text` as a sentence: with its full stop, so that a second sentence can follow it. */
+export function asSentence(text: string): string {
+  const trimmed = text.trimEnd()
+  return /[.!?]$/.test(trimmed) ? trimmed : `${trimmed}.`
+}
+
 // middy gives up shortly before Lambda's timeout: something we waited on was too slow
 function isMiddyTimeout(error: unknown): boolean {
   return (
@@ -82,7 +88,7 @@ export function mapError(error: unknown, requestId: string): MappedError {
       serverFault: false,
       response: errorResponse(400, 'Registry verification failed', {
         code: 'verification_failed',
-        message: `${error.result.message} The credential was not stored.`,
+        message: `${asSentence(error.result.message)} The credential was not stored.`,
         result: error.result.status,
       }),
     }

@@ -96,7 +96,8 @@ const OpenApiDocumentSchema = v.pipe(
   v.looseObject({
     openapi: v.pipe(v.string(), v.regex(/^3\.1\.\d+$/)),
     info: v.looseObject({ title: v.string(), version: v.string() }),
-    paths: v.looseObject({}),
+    // a record, so generated clients type it as paths by name (not `Record<string, never>`)
+    paths: v.record(v.string(), v.looseObject({})),
   }),
   v.description('An OpenAPI 3.1 document'),
 )
@@ -163,7 +164,7 @@ const operationDocs: { [K in keyof typeof routes]: OperationDocs } = {
   },
   updateDockerRegistry: {
     summary: 'Update Docker registry credential',
-    description: `Changes any subset of the fields; a new secret is encrypted with a fresh key. ${NEVER_THE_SECRET}`,
+    description: `Changes any subset of the fields; a new secret is encrypted with a fresh key. A secret belongs to its registry: changing \`registry\` needs a new \`secret\` in the same request, and a credential pinned with \`registry_host\` cannot change \`registry\` at all (400, the reason in \`message\`). ${NEVER_THE_SECRET}`,
     tag: TAG_REGISTRIES,
     body: 'UpdateDockerRegistryInput',
     path: CredentialPathParameters,
@@ -221,49 +222,77 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
 /** Every error status the API answers, with the reusable response that documents it. */
 const ERROR_RESPONSES: Record<
   number,
-  { name: string; description: string; headers?: string[]; requestIdHeader?: string }
+  {
+    name: string
+    description: string
+    headers?: string[]
+    /**
+     * Who answers: `function` (always with X-Request-Id), `gateway` (API Gateway itself, only its
+     * X-Amzn-RequestId), or `either` (X-Request-Id only when a function answered).
+     */
+    answeredBy: 'function' | 'gateway' | 'either'
+  }
 > = {
   400: {
     name: 'BadRequest',
+    answeredBy: 'either',
     description:
-      'The request is invalid: malformed JSON, an unknown property, or a body, path or query parameter that fails its schema. `data.issues` lists every failing field.',
+      'The request is invalid: malformed JSON, an unknown property, a body, path or query parameter that fails its schema, or an update the credential does not allow. `message` says why, and `data.issues` lists every failing field.',
   },
   401: {
     name: 'Unauthorized',
+    answeredBy: 'function',
     description: 'No API key, or a malformed, unknown, disabled or expired one.',
     headers: ['WWW-Authenticate'],
   },
-  403: { name: 'Forbidden', description: 'The API key lacks the permission this operation needs.' },
+  403: {
+    name: 'Forbidden',
+    answeredBy: 'either',
+    description: 'The API key lacks the permission this operation needs.',
+  },
   404: {
     name: 'NotFound',
+    answeredBy: 'function',
     description:
       'No credential with this id exists for the calling company (also when another company has one).',
   },
   409: {
     name: 'Conflict',
+    answeredBy: 'function',
     description:
       'A concurrent request got in the way: one with the same `Idempotency-Key` is still in progress, or the credential kept changing while this update ran. Retry after `Retry-After` seconds.',
     headers: ['Retry-After'],
   },
-  413: { name: 'PayloadTooLarge', description: `The request body is larger than ${MAX_BODY_BYTES} bytes.` },
-  415: { name: 'UnsupportedMediaType', description: 'The request body is not sent as `application/json`.' },
+  413: {
+    name: 'PayloadTooLarge',
+    answeredBy: 'either',
+    description: `The request body is larger than ${MAX_BODY_BYTES} bytes (API Gateway itself refuses bodies over 10 MB).`,
+  },
+  415: {
+    name: 'UnsupportedMediaType',
+    answeredBy: 'either',
+    description: 'The request body is not sent as `application/json`.',
+  },
   422: {
     name: 'UnprocessableContent',
+    answeredBy: 'function',
     description: 'The `Idempotency-Key` was already used with a different request.',
   },
   429: {
     name: 'TooManyRequests',
+    answeredBy: 'gateway',
     description:
       'Throttled by the API stage; retry after `Retry-After` seconds. API Gateway answers this one itself: the request id is in `data.message` and its `X-Amzn-RequestId` header.',
     headers: ['Retry-After'],
-    requestIdHeader: 'X-Amzn-RequestId',
   },
   500: {
     name: 'InternalServerError',
+    answeredBy: 'either',
     description: 'A fault on our side; the body quotes the request id for support, nothing else.',
   },
   503: {
     name: 'ServiceUnavailable',
+    answeredBy: 'either',
     description: 'A dependency is throttling or unreachable; retry after `Retry-After` seconds.',
     headers: ['Retry-After'],
   },
@@ -281,13 +310,28 @@ const RESPONSE_HEADERS = {
     schema: { type: 'string', pattern: '^Bearer( |$)' },
   },
   'X-Amzn-RequestId': {
-    description: "API Gateway's request id, on the errors API Gateway answers itself",
+    description: "API Gateway's request id, the only one on the errors API Gateway answers itself",
     required: true,
     schema: { type: 'string', minLength: 1 },
   },
   'X-Request-Id': {
     description: 'Names the request in our logs; quote it to support',
     required: true,
+    schema: { type: 'string', minLength: 1 },
+  },
+  // the same header, on a status API Gateway can also answer by itself (an undecodable path, a
+  // body over its 10 MB, WAF, throttling, an integration failure): gateway responses cannot put
+  // the request id into a header, so there only X-Amzn-RequestId and the body name the request.
+  'X-Request-Id-Unless-Gateway': {
+    description:
+      'Names the request in our logs; quote it to support. Absent when API Gateway answered by itself: then `X-Amzn-RequestId` and `data.message` name the request',
+    required: false,
+    schema: { type: 'string', minLength: 1 },
+  },
+  'X-Amzn-RequestId-Unless-Function': {
+    description:
+      "API Gateway's request id; on errors API Gateway answers itself, the only header naming the request",
+    required: false,
     schema: { type: 'string', minLength: 1 },
   },
 }
@@ -345,7 +389,16 @@ function parameters(
     if (location === 'path' && !required.has(name)) throw new Error(`path parameter ${name} must be required`)
     const { description = PARAMETER_DESCRIPTIONS[name], ...parameterSchema } = property
     if (!description) throw new Error(`parameter ${name} has no description`)
-    return { name, in: location, required: required.has(name), description, schema: parameterSchema }
+    // a parameter-level example is what contract tools (Dredd, Postman) fill a path with
+    const example = Array.isArray(parameterSchema.examples) ? parameterSchema.examples[0] : undefined
+    return {
+      name,
+      in: location,
+      required: required.has(name),
+      description,
+      schema: parameterSchema,
+      ...(example === undefined ? {} : { example }),
+    }
   })
 }
 
@@ -355,6 +408,25 @@ function jsonContent(component: ComponentName) {
 
 function headerRefs(names: readonly string[]) {
   return Object.fromEntries(names.map((name) => [name, { $ref: `#/components/headers/${name}` }]))
+}
+
+// the request id headers a response carries, by who can answer it (header name to component)
+const REQUEST_ID_HEADERS = {
+  function: { 'X-Request-Id': 'X-Request-Id' },
+  gateway: { 'X-Amzn-RequestId': 'X-Amzn-RequestId' },
+  either: {
+    'X-Request-Id': 'X-Request-Id-Unless-Gateway',
+    'X-Amzn-RequestId': 'X-Amzn-RequestId-Unless-Function',
+  },
+} as const
+
+function requestIdHeaderRefs(answeredBy: keyof typeof REQUEST_ID_HEADERS) {
+  return Object.fromEntries(
+    Object.entries(REQUEST_ID_HEADERS[answeredBy]).map(([name, component]) => [
+      name,
+      { $ref: `#/components/headers/${component}` },
+    ]),
+  )
 }
 
 // which errors an operation can answer follows from what its route does.
@@ -428,12 +500,14 @@ function schemas(): Record<string, JsonSchema> {
 function errorResponses(): Record<string, unknown> {
   return sortedEntries(
     Object.fromEntries(
-      Object.values(ERROR_RESPONSES).map(
-        ({ name, description, headers = [], requestIdHeader = 'X-Request-Id' }) => [
-          name,
-          { description, headers: headerRefs([requestIdHeader, ...headers]), content: jsonContent('Error') },
-        ],
-      ),
+      Object.values(ERROR_RESPONSES).map(({ name, description, headers = [], answeredBy }) => [
+        name,
+        {
+          description,
+          headers: { ...requestIdHeaderRefs(answeredBy), ...headerRefs(headers) },
+          content: jsonContent('Error'),
+        },
+      ]),
     ),
   )
 }
@@ -441,7 +515,13 @@ function errorResponses(): Record<string, unknown> {
 /** A generated OpenAPI 3.1 document (plain JSON). */
 export interface OpenApiDocument {
   openapi: string
-  info: { title: string; version: string; description: string }
+  info: {
+    title: string
+    version: string
+    description: string
+    contact: { name: string }
+    license: { name: string; identifier: string }
+  }
   servers: { url: string; description: string }[]
   tags: { name: string; description: string }[]
   paths: Record<string, Record<string, unknown>>
@@ -460,7 +540,10 @@ export function buildOpenApiDocument(): OpenApiDocument {
       title: 'Registry credentials API',
       version: packageJson.version,
       description:
-        'Stores private container registry credentials. Wire-compatible with the Sevalla v3 `/docker-registries` API; the one extension is `data.issues` on validation errors, listing every failing field.',
+        'Stores private container registry credentials. Wire-compatible with the Sevalla v3 `/docker-registries` API. Extensions, each marked as one where it appears: `data.issues` (every failing field) and `data.result` on errors; the `Idempotency-Key` header, `?verify=true` and `?registry_host=` on create; and the `verify` and `openapi.json` operations.',
+      contact: { name: 'The platform team that runs this service' },
+      // private package: no licence is granted outside the platform
+      license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
     },
     servers: [{ url: API_BASE_PATH, description: 'This API, on the host serving this document' }],
     tags: [

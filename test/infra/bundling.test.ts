@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { App, Stack } from 'aws-cdk-lib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ESM_REQUIRE_SHIM, RegistryFunction } from '../../infra/constructs/registry-function.ts'
+import { cdkOutdir } from '../support/cdk-outdir.ts'
 
 const CREATE_ENTRY = fileURLToPath(
   new URL('../../functions/create-docker-registry/handler.ts', import.meta.url),
@@ -18,6 +19,7 @@ describe('RegistryFunction bundling', () => {
     // any attempt to use Docker fails the synth: the bundle must come from the local esbuild.
     process.env.CDK_DOCKER = 'false'
     const app = new App({
+      outdir: cdkOutdir(),
       builtinCloudFormationValidation: false,
       context: { 'aws:cdk:enable-asset-metadata': true },
     })

@@ -5,6 +5,7 @@ import {
   buildRegistryCredentialsApp,
   type RegistryCredentialsStacks,
 } from '../../infra/registry-credentials-app.ts'
+import { cdkOutdir } from '../support/cdk-outdir.ts'
 
 /** The `cdk.json` context (stages and feature flags), as the CLI passes it to the app. */
 export function cdkJsonContext(): Record<string, unknown> {
@@ -29,6 +30,7 @@ export function buildTestApp({ context = {}, builtinValidation = false }: TestAp
   stacks: RegistryCredentialsStacks
 } {
   const app = new App({
+    outdir: cdkOutdir(),
     builtinCloudFormationValidation: builtinValidation,
     context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context },
   })

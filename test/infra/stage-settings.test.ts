@@ -6,6 +6,7 @@ import {
   StageSettingsError,
   stageSettingsFromContext,
 } from '../../infra/stage-settings.ts'
+import { cdkOutdir } from '../support/cdk-outdir.ts'
 import { cdkJsonContext } from './infra-app.ts'
 
 const minimal = {
@@ -18,7 +19,7 @@ const minimal = {
 describe('stageSettingsFromContext', () => {
   it('reads the stage cdk.json selects by default', () => {
     // Arrange
-    const app = new App({ context: cdkJsonContext() })
+    const app = new App({ outdir: cdkOutdir(), context: cdkJsonContext() })
 
     // Act
     const settings = stageSettingsFromContext(app)
@@ -29,7 +30,7 @@ describe('stageSettingsFromContext', () => {
   })
 
   it('reads the stage chosen with -c stage=prod', () => {
-    const app = new App({ context: { ...cdkJsonContext(), stage: 'prod' } })
+    const app = new App({ outdir: cdkOutdir(), context: { ...cdkJsonContext(), stage: 'prod' } })
 
     const settings = stageSettingsFromContext(app)
 
@@ -43,7 +44,7 @@ describe('stageSettingsFromContext', () => {
   })
 
   it('fails on an unknown stage, naming the stages that exist', () => {
-    const app = new App({ context: { ...cdkJsonContext(), stage: 'staging' } })
+    const app = new App({ outdir: cdkOutdir(), context: { ...cdkJsonContext(), stage: 'staging' } })
 
     expect(() => stageSettingsFromContext(app)).toThrow(
       new StageSettingsError('unknown stage "staging": cdk.json context "stages" defines dev, prod'),
@@ -51,7 +52,7 @@ describe('stageSettingsFromContext', () => {
   })
 
   it('fails when the context has no stages', () => {
-    const app = new App({ context: { stage: 'dev' } })
+    const app = new App({ outdir: cdkOutdir(), context: { stage: 'dev' } })
 
     expect(() => stageSettingsFromContext(app)).toThrow(StageSettingsError)
   })

@@ -2,12 +2,13 @@ import { App } from 'aws-cdk-lib'
 import { Match, Template } from 'aws-cdk-lib/assertions'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { StatefulStack } from '../../infra/stateful-stack.ts'
+import { cdkOutdir } from '../support/cdk-outdir.ts'
 
 describe('StatefulStack', () => {
   let template: Template
 
   beforeAll(() => {
-    const app = new App({ builtinCloudFormationValidation: false })
+    const app = new App({ outdir: cdkOutdir(), builtinCloudFormationValidation: false })
     const stack = new StatefulStack(app, 'Stateful', {
       secretsKeyAlias: 'alias/registry-credentials/test/secrets',
       decryptingRoleNames: ['test-verify-docker-registry', 'test-resolve-docker-registry'],

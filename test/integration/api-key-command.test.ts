@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main, parseDuration } from '../../infra/cli/api-key.ts'
 import { validCreateBody } from '../support/credential-inputs.ts'
+import { findFreePort } from '../support/docker-registry.ts'
 import { newCompanyId, startTestStack, type TestStack } from '../support/test-stack.ts'
 
 let stack: TestStack
@@ -91,6 +92,63 @@ describe('npm run api-key', () => {
 
   it('refuses to create a key without a company', async () => {
     await expect(run('create')).rejects.toThrow(/--company/)
+  })
+
+  it.each([['create'], ['list']])(
+    '%s says a malformed --company is malformed, not missing',
+    async (command) => {
+      await expect(run(command, '--company', 'not-a-uuid')).rejects.toThrow(/--company is malformed/)
+    },
+  )
+
+  it('revokes a key read from standard input, so it never is on the command line', async () => {
+    const companyId = newCompanyId()
+    const { lines } = await run('create', '--company', companyId)
+    const key = lines.at(-1) ?? ''
+    const printed: string[] = []
+
+    const code = await main(
+      ['revoke', '-', '--local', '--endpoint', stack.dynamoDb.endpoint, '--table', stack.tableName],
+      (line) => printed.push(line),
+      { readStdin: async () => `${key}\n` },
+    )
+
+    expect(code).toBe(0)
+    expect(printed.join('\n')).not.toContain(key)
+    expect((await run('list', '--company', companyId)).output).toContain('revoked')
+  })
+})
+
+describe('npm run api-key --local', () => {
+  const local = (args: string[], env: NodeJS.ProcessEnv) =>
+    main([...args, '--local', '--table', stack.tableName], () => undefined, { env })
+
+  it('reaches the DynamoDB port in LOCAL_DYNAMODB_PORT', async () => {
+    const companyId = newCompanyId()
+    const port = new URL(stack.dynamoDb.endpoint).port
+    const lines: string[] = []
+
+    const code = await main(
+      ['create', '--company', companyId, '--local', '--table', stack.tableName],
+      (line) => lines.push(line),
+      { env: { LOCAL_DYNAMODB_PORT: port } },
+    )
+
+    expect(code).toBe(0)
+    // the key is in this stack's table: it works against this stack
+    const response = await stack.request('GET', '/docker-registries', { key: lines.at(-1) })
+    expect(response.status).toBe(200)
+  })
+
+  it.each([
+    ['list', ['list']],
+    ['create', ['create', '--company', '6f1c8c1e-2f43-4a4e-9d1a-6f2b1c0d9e11']],
+  ])('%s asks whether npm start is running when nothing answers', async (_command, args) => {
+    const port = String(await findFreePort())
+
+    await expect(local(args, { LOCAL_DYNAMODB_PORT: port })).rejects.toThrow(
+      `nothing answers at http://127.0.0.1:${port}: is \`npm start\` running?`,
+    )
   })
 })
 

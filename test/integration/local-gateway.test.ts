@@ -1,4 +1,8 @@
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type HttpGateway, type ProxyHandler, startHttpGateway } from '../../local/http-gateway.ts'
+import { routeList } from '../../shared/http/routes.ts'
+import { assertMatchesOpenApi } from '../support/openapi-validator.ts'
 import { startTestStack, type TestStack } from '../support/test-stack.ts'
 
 let stack: TestStack
@@ -53,9 +57,104 @@ describe('the local API gateway', () => {
     expect(((await response.json()) as { data: { code: string } }).data.code).toBe('payload_too_large')
   })
 
+  it.each([
+    ['a query parameter', '/v3/docker-registries?constructor=1', {}],
+    ['a query parameter', '/v3/docker-registries?__proto__=1', {}],
+    ['a query parameter', '/v3/docker-registries?toString=1&hasOwnProperty=2', {}],
+    ['a header', '/v3/docker-registries', { constructor: 'x' }],
+    ['a header', '/v3/docker-registries', { toString: 'x' }],
+    ['a header', '/v3/docker-registries', { __proto__: 'x' }],
+  ])('treats %s named after an Object.prototype member as a name (%s)', async (_what, path, headers) => {
+    const response = await fetch(`${stack.gateway.baseUrl}${path}`, { headers })
+
+    // no key: the function's own 401, not a gateway crash
+    expect(response.status).toBe(401)
+    expect(response.headers.get('x-request-id')).toBeTruthy()
+  })
+
+  it('refuses a query parameter named __proto__ as unknown once authenticated', async () => {
+    const response = await stack.request('GET', '/docker-registries?__proto__=1')
+
+    expect(response.status).toBe(400)
+    expect(response.body.data.issues).toEqual([{ path: '__proto__', message: 'is not a known property' }])
+  })
+
+  it('documents its own 413 truthfully: API Gateway’s request id header, no x-request-id', async () => {
+    const response = await raw('POST', '/v3/docker-registries', 'x'.repeat(10 * 1024 * 1024 + 1))
+    const body = await response.json()
+
+    expect(response.headers.get('x-request-id')).toBeNull()
+    assertMatchesOpenApi('createDockerRegistryV3', response.status, body, response.headers)
+  })
+
   it("adds API Gateway's request id header to the functions' responses", async () => {
     const response = await raw('GET', '/v3/docker-registries')
 
     expect(response.headers.get('x-amzn-requestid')).toBe(response.headers.get('x-request-id'))
+  })
+})
+
+// a bare gateway with small bounds, in front of a function that answers at once
+describe('the local API gateway’s connection bounds', () => {
+  const LIMIT = 1024
+  let gateway: HttpGateway
+  const answer: ProxyHandler = async () => ({ statusCode: 200, body: '{}', headers: {} })
+
+  beforeAll(async () => {
+    gateway = await startHttpGateway({
+      routes: routeList,
+      loadHandler: async () => answer,
+      maxBodyBytes: LIMIT,
+      requestTimeoutMs: 300,
+    })
+  })
+  afterAll(async () => {
+    await gateway?.close()
+  })
+
+  // everything the server sends on one connection until it closes it
+  function exchange(write: (socket: ReturnType<typeof connect>) => void): Promise<string> {
+    const { port } = new URL(gateway.baseUrl)
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => write(socket))
+      let received = ''
+      socket.on('data', (chunk) => {
+        received += chunk.toString('latin1')
+      })
+      socket.on('error', reject)
+      socket.on('close', () => resolve(received))
+    })
+  }
+
+  it('closes the connection after a 413 for a body over its limit, so a next request cannot hang on it', async () => {
+    const received = await exchange((socket) => {
+      const body = 'x'.repeat(LIMIT + 1)
+      socket.write(
+        `POST /v3/docker-registries HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
+      )
+      socket.write('GET /v3/openapi.json HTTP/1.1\r\nhost: localhost\r\n\r\n')
+    })
+
+    expect(received).toMatch(/^HTTP\/1\.1 413 /)
+    expect(received.toLowerCase()).toContain('connection: close')
+    expect(received.match(/HTTP\/1\.1 \d{3}/g)).toEqual(['HTTP/1.1 413'])
+  })
+
+  it('closes a connection whose body stops arriving', async () => {
+    const received = await exchange((socket) => {
+      socket.write(
+        'POST /v3/docker-registries HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"na',
+      )
+    })
+
+    expect(received).not.toMatch(/HTTP\/1\.1 200/)
+  })
+
+  it('closes a connection whose headers stop arriving', async () => {
+    const received = await exchange((socket) => {
+      socket.write('GET /v3/openapi.json HTTP/1.1\r\nhost: local')
+    })
+
+    expect(received).not.toMatch(/HTTP\/1\.1 200/)
   })
 })

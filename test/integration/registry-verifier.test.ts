@@ -12,6 +12,7 @@ import {
 import {
   findFreePort,
   type RunningDockerRegistry,
+  SKIP_REGISTRY_TESTS,
   startDockerRegistry,
   TEST_REGISTRY_PASSWORD,
   TEST_REGISTRY_USERNAME,
@@ -69,164 +70,174 @@ const LOCAL: RegistryVerifierOptions = { allowInsecureHttp: true, allowLoopback:
 
 const credentials = { username: TEST_REGISTRY_USERNAME, password: TEST_REGISTRY_PASSWORD }
 
-describe('createRegistryVerifier against a real registry with htpasswd (Basic) auth', () => {
-  let registry: RunningDockerRegistry
+describe.skipIf(SKIP_REGISTRY_TESTS)(
+  'createRegistryVerifier against a real registry with htpasswd (Basic) auth',
+  () => {
+    let registry: RunningDockerRegistry
 
-  beforeAll(async () => {
-    registry = await startDockerRegistry({ kind: 'htpasswd' })
-  })
-  afterAll(async () => {
-    await registry?.stop()
-  })
-
-  it('reports ok for the right username and password', async () => {
-    const verifier = createRegistryVerifier(LOCAL)
-
-    const result = await verifier.verify({ registryHost: registry.host, scheme: 'http', ...credentials })
-
-    expect(result).toEqual({ status: 'ok', message: `${registry.host} accepted the credentials` })
-  })
-
-  it('reports auth_denied for a wrong password, without echoing it', async () => {
-    const verifier = createRegistryVerifier(LOCAL)
-    const password = 'wrong-password-0123456789'
-
-    const result = await verifier.verify({
-      registryHost: registry.host,
-      scheme: 'http',
-      username: 'verifier',
-      password,
+    beforeAll(async () => {
+      registry = await startDockerRegistry({ kind: 'htpasswd' })
+    })
+    afterAll(async () => {
+      await registry?.stop()
     })
 
-    expect(result.status).toBe('auth_denied')
-    expect(result.message).not.toContain(password)
-  })
-
-  it('reports auth_denied for an unknown user', async () => {
-    const verifier = createRegistryVerifier(LOCAL)
-
-    const result = await verifier.verify({
-      registryHost: registry.host,
-      scheme: 'http',
-      username: 'nobody',
-      password: TEST_REGISTRY_PASSWORD,
-    })
-
-    expect(result.status).toBe('auth_denied')
-  })
-
-  it('connects to the vetted address, not to what the system resolver says about the name', async () => {
-    // `registry.invalid` cannot resolve through real DNS (RFC 6761), so success proves every
-    // connection used the address the injected resolver returned and the verifier vetted
-    const [, port] = registry.host.split(':')
-    const resolver = fakeResolver({ 'registry.invalid': ['127.0.0.1'] })
-    const verifier = createRegistryVerifier({ ...LOCAL, resolve: resolver.resolve })
-
-    const result = await verifier.verify({
-      registryHost: `registry.invalid:${port}`,
-      scheme: 'http',
-      ...credentials,
-    })
-
-    expect(result.status).toBe('ok')
-    expect(resolver.calls).toEqual(['registry.invalid', 'registry.invalid'])
-  })
-
-  it('refuses a loopback registry when loopback is not allowed, before connecting', async () => {
-    const verifier = createRegistryVerifier({ allowInsecureHttp: true })
-
-    const result = await verifier.verify({ registryHost: registry.host, scheme: 'http', ...credentials })
-
-    expect(result.status).toBe('blocked_address')
-  })
-
-  it('refuses plain http unless it is allowed', async () => {
-    const verifier = createRegistryVerifier({ allowLoopback: true })
-
-    const result = await verifier.verify({ registryHost: registry.host, scheme: 'http', ...credentials })
-
-    expect(result.status).toBe('malformed')
-  })
-
-  it('reports tls when an https handshake fails (the registry speaks plain http)', async () => {
-    const verifier = createRegistryVerifier({ allowLoopback: true, timeoutMs: 3_000 })
-
-    const result = await verifier.verify({ registryHost: registry.host, ...credentials })
-
-    expect(result.status).toBe('tls')
-  })
-})
-
-describe('createRegistryVerifier against a real registry with token (Bearer) auth', () => {
-  let tokenService: RunningTokenService
-  let registry: RunningDockerRegistry
-
-  beforeAll(async () => {
-    tokenService = await startTokenService({ ...credentials, tokenField: 'access_token' })
-    registry = await startDockerRegistry({
-      kind: 'token',
-      realm: tokenService.realm,
-      service: tokenService.service,
-      issuer: tokenService.issuer,
-      rootCertBundlePath: tokenService.certificatePath,
-    })
-  })
-  afterAll(async () => {
-    await registry?.stop()
-    await tokenService?.stop()
-  })
-
-  it('exchanges the credentials for a token the registry accepts', async () => {
-    tokenService.requests.length = 0
-    const verifier = createRegistryVerifier(LOCAL)
-
-    const result = await verifier.verify({ registryHost: registry.host, scheme: 'http', ...credentials })
-
-    expect(result).toEqual({ status: 'ok', message: `${registry.host} accepted the credentials` })
-    expect(tokenService.requests).toEqual([
-      { service: tokenService.service, scope: null, account: TEST_REGISTRY_USERNAME, authorized: true },
-    ])
-  })
-
-  it('reports auth_denied when the token service rejects the password', async () => {
-    const verifier = createRegistryVerifier(LOCAL)
-    const password = 'not-the-password-9876'
-
-    const result = await verifier.verify({
-      registryHost: registry.host,
-      scheme: 'http',
-      username: 'verifier',
-      password,
-    })
-
-    expect(result.status).toBe('auth_denied')
-    expect(result.message).not.toContain(password)
-  })
-
-  it('reports auth_denied when the registry rejects the token it was given', async () => {
-    // a second registry whose challenge points at a token service signing with a key it does
-    // not trust: the token is issued, then refused by the real registry
-    const rogue = await startTokenService(credentials)
-    const distrusting = await startDockerRegistry({
-      kind: 'token',
-      realm: rogue.realm,
-      service: tokenService.service,
-      issuer: tokenService.issuer,
-      rootCertBundlePath: tokenService.certificatePath,
-    })
-    try {
+    it('reports ok for the right username and password', async () => {
       const verifier = createRegistryVerifier(LOCAL)
 
-      const result = await verifier.verify({ registryHost: distrusting.host, scheme: 'http', ...credentials })
+      const result = await verifier.verify({ registryHost: registry.host, scheme: 'http', ...credentials })
+
+      expect(result).toEqual({ status: 'ok', message: `${registry.host} accepted the credentials` })
+    })
+
+    it('reports auth_denied for a wrong password, without echoing it', async () => {
+      const verifier = createRegistryVerifier(LOCAL)
+      const password = 'wrong-password-0123456789'
+
+      const result = await verifier.verify({
+        registryHost: registry.host,
+        scheme: 'http',
+        username: 'verifier',
+        password,
+      })
 
       expect(result.status).toBe('auth_denied')
-      expect(rogue.requests.map((request) => request.authorized)).toEqual([true])
-    } finally {
-      await distrusting.stop()
-      await rogue.stop()
-    }
-  })
-})
+      expect(result.message).not.toContain(password)
+    })
+
+    it('reports auth_denied for an unknown user', async () => {
+      const verifier = createRegistryVerifier(LOCAL)
+
+      const result = await verifier.verify({
+        registryHost: registry.host,
+        scheme: 'http',
+        username: 'nobody',
+        password: TEST_REGISTRY_PASSWORD,
+      })
+
+      expect(result.status).toBe('auth_denied')
+    })
+
+    it('connects to the vetted address, not to what the system resolver says about the name', async () => {
+      // `registry.invalid` cannot resolve through real DNS (RFC 6761), so success proves every
+      // connection used the address the injected resolver returned and the verifier vetted
+      const [, port] = registry.host.split(':')
+      const resolver = fakeResolver({ 'registry.invalid': ['127.0.0.1'] })
+      const verifier = createRegistryVerifier({ ...LOCAL, resolve: resolver.resolve })
+
+      const result = await verifier.verify({
+        registryHost: `registry.invalid:${port}`,
+        scheme: 'http',
+        ...credentials,
+      })
+
+      expect(result.status).toBe('ok')
+      expect(resolver.calls).toEqual(['registry.invalid', 'registry.invalid'])
+    })
+
+    it('refuses a loopback registry when loopback is not allowed, before connecting', async () => {
+      const verifier = createRegistryVerifier({ allowInsecureHttp: true })
+
+      const result = await verifier.verify({ registryHost: registry.host, scheme: 'http', ...credentials })
+
+      expect(result.status).toBe('blocked_address')
+    })
+
+    it('refuses plain http unless it is allowed', async () => {
+      const verifier = createRegistryVerifier({ allowLoopback: true })
+
+      const result = await verifier.verify({ registryHost: registry.host, scheme: 'http', ...credentials })
+
+      expect(result.status).toBe('malformed')
+    })
+
+    it('reports tls when an https handshake fails (the registry speaks plain http)', async () => {
+      const verifier = createRegistryVerifier({ allowLoopback: true, timeoutMs: 3_000 })
+
+      const result = await verifier.verify({ registryHost: registry.host, ...credentials })
+
+      expect(result.status).toBe('tls')
+    })
+  },
+)
+
+describe.skipIf(SKIP_REGISTRY_TESTS)(
+  'createRegistryVerifier against a real registry with token (Bearer) auth',
+  () => {
+    let tokenService: RunningTokenService
+    let registry: RunningDockerRegistry
+
+    beforeAll(async () => {
+      tokenService = await startTokenService({ ...credentials, tokenField: 'access_token' })
+      registry = await startDockerRegistry({
+        kind: 'token',
+        realm: tokenService.realm,
+        service: tokenService.service,
+        issuer: tokenService.issuer,
+        rootCertBundlePath: tokenService.certificatePath,
+      })
+    })
+    afterAll(async () => {
+      await registry?.stop()
+      await tokenService?.stop()
+    })
+
+    it('exchanges the credentials for a token the registry accepts', async () => {
+      tokenService.requests.length = 0
+      const verifier = createRegistryVerifier(LOCAL)
+
+      const result = await verifier.verify({ registryHost: registry.host, scheme: 'http', ...credentials })
+
+      expect(result).toEqual({ status: 'ok', message: `${registry.host} accepted the credentials` })
+      expect(tokenService.requests).toEqual([
+        { service: tokenService.service, scope: null, account: TEST_REGISTRY_USERNAME, authorized: true },
+      ])
+    })
+
+    it('reports auth_denied when the token service rejects the password', async () => {
+      const verifier = createRegistryVerifier(LOCAL)
+      const password = 'not-the-password-9876'
+
+      const result = await verifier.verify({
+        registryHost: registry.host,
+        scheme: 'http',
+        username: 'verifier',
+        password,
+      })
+
+      expect(result.status).toBe('auth_denied')
+      expect(result.message).not.toContain(password)
+    })
+
+    it('reports auth_denied when the registry rejects the token it was given', async () => {
+      // a second registry whose challenge points at a token service signing with a key it does
+      // not trust: the token is issued, then refused by the real registry
+      const rogue = await startTokenService(credentials)
+      const distrusting = await startDockerRegistry({
+        kind: 'token',
+        realm: rogue.realm,
+        service: tokenService.service,
+        issuer: tokenService.issuer,
+        rootCertBundlePath: tokenService.certificatePath,
+      })
+      try {
+        const verifier = createRegistryVerifier(LOCAL)
+
+        const result = await verifier.verify({
+          registryHost: distrusting.host,
+          scheme: 'http',
+          ...credentials,
+        })
+
+        expect(result.status).toBe('auth_denied')
+        expect(rogue.requests.map((request) => request.authorized)).toEqual([true])
+      } finally {
+        await distrusting.stop()
+        await rogue.stop()
+      }
+    })
+  },
+)
 
 describe('createRegistryVerifier address vetting (SSRF)', () => {
   let target: TestServer

@@ -15,6 +15,31 @@ import { fileURLToPath } from 'node:url'
 /** The registry binary of Debian's `docker-registry` package. */
 export const DOCKER_REGISTRY_BINARY = process.env.DOCKER_REGISTRY_BINARY ?? '/usr/bin/docker-registry'
 
+/** What a developer runs to get {@link DOCKER_REGISTRY_BINARY}. */
+export const DOCKER_REGISTRY_INSTALL = 'apt-get install docker-registry'
+
+/**
+ * Whether the tests that need the real registry are skipped: only outside CI, and only when the
+ * binary is missing. With `CI=true` they run and fail, so CI can never pass without testing them.
+ */
+export const SKIP_REGISTRY_TESTS = !existsSync(DOCKER_REGISTRY_BINARY) && !isCi(process.env)
+
+/** `CI` set to anything but empty, `0` or `false` (what CI services set). */
+export function isCi(env: NodeJS.ProcessEnv): boolean {
+  const value = env.CI?.trim().toLowerCase()
+  return value !== undefined && value !== '' && value !== '0' && value !== 'false'
+}
+
+/**
+ * The line the end of a test run prints when registry tests were skipped, or undefined when they
+ * were not (the binary exists, or this is CI).
+ */
+export function registrySkipNotice(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const binary = env.DOCKER_REGISTRY_BINARY ?? '/usr/bin/docker-registry'
+  if (existsSync(binary) || isCi(env)) return undefined
+  return `skipped the tests that need a real registry: ${binary} not found; install it with \`${DOCKER_REGISTRY_INSTALL}\` (or set DOCKER_REGISTRY_BINARY); with CI=true they fail instead`
+}
+
 /** The user of the committed htpasswd fixture. */
 export const TEST_REGISTRY_USERNAME = 'verifier'
 /** The password the committed htpasswd fixture's bcrypt hash was made from (test-only). */
@@ -25,6 +50,8 @@ const STARTUP_TIMEOUT_MS = 10_000
 
 /** How the registry authenticates. */
 export type DockerRegistryAuth =
+  /** No authentication, like `docker run registry:2`. */
+  | { kind: 'none' }
   | { kind: 'htpasswd' }
   | {
       kind: 'token'
@@ -54,6 +81,7 @@ export async function findFreePort(): Promise<number> {
 }
 
 function authConfig(auth: DockerRegistryAuth): string {
+  if (auth.kind === 'none') return ''
   if (auth.kind === 'htpasswd') {
     return [
       'auth:',
@@ -90,8 +118,9 @@ function waitForExit(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts `docker-registry serve` and resolves once `/v2/` answers. Throws, never skips, when the
- * binary is missing: the tests that need it would otherwise pass without testing anything.
+ * Starts `docker-registry serve` and resolves once `/v2/` answers. Throws when the binary is
+ * missing; the tests that need it skip themselves with {@link SKIP_REGISTRY_TESTS} (outside CI
+ * only, and the run ends with {@link registrySkipNotice}).
  */
 export async function startDockerRegistry(
   auth: DockerRegistryAuth = { kind: 'htpasswd' },
@@ -99,7 +128,7 @@ export async function startDockerRegistry(
   if (!existsSync(DOCKER_REGISTRY_BINARY)) {
     throw new Error(
       `${DOCKER_REGISTRY_BINARY} not found: install the CNCF distribution registry with ` +
-        '`apt-get install -y docker-registry` (or set DOCKER_REGISTRY_BINARY)',
+        `\`${DOCKER_REGISTRY_INSTALL}\` (or set DOCKER_REGISTRY_BINARY)`,
     )
   }
   const directory = await mkdtemp(join(tmpdir(), 'docker-registry-'))

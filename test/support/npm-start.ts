@@ -12,18 +12,15 @@ export interface StartedLocalStack {
   companyId: string
   dynamoDbEndpoint: string
   kmsEndpoint: string
+  secretsKeyArn: string
   output(): string
   stop(): Promise<void>
 }
 
 const field = (output: string, label: string) => new RegExp(`${label}\\s+(\\S+)`).exec(output)?.[1] ?? ''
 
-/**
- * Runs the local stack's entry point (what `npm start` runs) as its own process, on free ports
- * unless `env` says otherwise, and waits for its ready banner.
- */
-export async function runNpmStart(env: Record<string, string> = {}): Promise<StartedLocalStack> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
+function spawnLocalMain(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -35,6 +32,36 @@ export async function runNpmStart(env: Record<string, string> = {}): Promise<Sta
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+}
+
+/** How `npm start` ended when it could not start: its exit code and what it printed on each stream. */
+export interface FailedStart {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the local stack's entry point with settings that should stop it, and waits for it to exit. */
+export async function runNpmStartToExit(env: Record<string, string>): Promise<FailedStart> {
+  const child = spawnLocalMain(env)
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (chunk) => {
+    stdout += chunk
+  })
+  child.stderr?.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const [code] = (await once(child, 'exit')) as [number | null]
+  return { code, stdout, stderr }
+}
+
+/**
+ * Runs the local stack's entry point (what `npm start` runs) as its own process, on free ports
+ * unless `env` says otherwise, and waits for its ready banner.
+ */
+export async function runNpmStart(env: Record<string, string> = {}): Promise<StartedLocalStack> {
+  const child = spawnLocalMain(env)
   let output = ''
   child.stdout?.on('data', (chunk) => {
     output += chunk
@@ -56,6 +83,7 @@ export async function runNpmStart(env: Record<string, string> = {}): Promise<Sta
     companyId: field(output, 'company id'),
     dynamoDbEndpoint: field(output, 'DynamoDB endpoint'),
     kmsEndpoint: field(output, 'KMS endpoint'),
+    secretsKeyArn: field(output, 'secrets key ARN'),
     output: () => output,
     async stop() {
       if (child.exitCode !== null) return

@@ -25,11 +25,13 @@ function dotPath(issue: StandardSchemaV1.Issue, prefix: string): string {
 }
 
 // query parameters arrive as strings; a parameter given twice is refused rather than guessed at.
+// no prototype: `?__proto__=1` becomes a parameter (refused as unknown), not a prototype write.
 function queryObject(event: APIGatewayProxyEvent, issues: InputIssue[]): Record<string, string> {
-  const query: Record<string, string> = {}
+  const query: Record<string, string> = Object.create(null)
   const multi = event.multiValueQueryStringParameters ?? {}
   for (const [name, value] of Object.entries(event.queryStringParameters ?? {})) {
-    if ((multi[name]?.length ?? 1) > 1) issues.push({ path: name, message: 'must be given once' })
+    if (Object.hasOwn(multi, name) && (multi[name]?.length ?? 1) > 1)
+      issues.push({ path: name, message: 'must be given once' })
     if (value !== undefined) query[name] = value
   }
   return query

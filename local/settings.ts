@@ -1,0 +1,120 @@
+import { createServer } from 'node:net'
+import { isWellFormedApiKey } from '../shared/domain/api-key.ts'
+import { UUID_PATTERN } from '../shared/domain/docker-registry.ts'
+import type { LocalStackOptions } from './local-stack.ts'
+
+/**
+ * A setting of the local stack a person has to fix: the message says what is wrong and names the
+ * environment variable that fixes it. `npm start` prints it as one line and exits non-zero.
+ */
+export class LocalSettingError extends Error {
+  override readonly name = 'LocalSettingError'
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+function portSetting(env: NodeJS.ProcessEnv, variable: string, fallback: number): number {
+  const text = env[variable]
+  if (text === undefined || text === '') return fallback
+  if (!/^\d{1,5}$/.test(text) || Number(text) > 65_535) {
+    throw new LocalSettingError(
+      variable,
+      `${variable} must be a port number from 0 to 65535 (0 picks a free one)`,
+    )
+  }
+  return Number(text)
+}
+
+/** What `npm start` reads from the environment (README, "Local stack"). */
+export function localStackSettings(
+  env: NodeJS.ProcessEnv,
+): LocalStackOptions & { host: string; port: number; dynamoDbPort: number; lambdaPort: number } {
+  const host = env.HOST || '127.0.0.1'
+  const port = portSetting(env, 'PORT', 3000)
+  const dynamoDbPort = portSetting(env, 'LOCAL_DYNAMODB_PORT', 8000)
+  if (port !== 0 && port === dynamoDbPort) {
+    throw new LocalSettingError(
+      'LOCAL_DYNAMODB_PORT',
+      `PORT and LOCAL_DYNAMODB_PORT are both ${port}; give them different ports`,
+    )
+  }
+  const lambdaPort = portSetting(env, 'LOCAL_LAMBDA_PORT', 3001)
+  if (lambdaPort !== 0 && (lambdaPort === port || lambdaPort === dynamoDbPort)) {
+    throw new LocalSettingError(
+      'LOCAL_LAMBDA_PORT',
+      `LOCAL_LAMBDA_PORT is ${lambdaPort}, which PORT or LOCAL_DYNAMODB_PORT already uses; give it another port`,
+    )
+  }
+  const apiKey = env.LOCAL_API_KEY || undefined
+  if (apiKey !== undefined && !isWellFormedApiKey(apiKey)) {
+    // never quote it: it is a key
+    throw new LocalSettingError(
+      'LOCAL_API_KEY',
+      'LOCAL_API_KEY must be rcs_ followed by 43 base64url characters (or unset it for a new key)',
+    )
+  }
+  const companyId = env.LOCAL_COMPANY_ID || undefined
+  if (companyId !== undefined && !UUID_PATTERN.test(companyId)) {
+    throw new LocalSettingError(
+      'LOCAL_COMPANY_ID',
+      'LOCAL_COMPANY_ID must be a UUID, e.g. 0195f1f6-8f5e-7000-8000-000000000001',
+    )
+  }
+  return {
+    host,
+    port,
+    dynamoDbPort,
+    lambdaPort,
+    ...(env.LOCAL_DATA_DIR ? { dataDir: env.LOCAL_DATA_DIR } : {}),
+    ...(apiKey ? { apiKey } : {}),
+    ...(companyId ? { companyId } : {}),
+  }
+}
+
+/**
+ * Refuses a port something else already listens on, naming the variable that moves it. Checked
+ * before any server starts, so the message is the same whatever engine serves the port.
+ */
+export async function assertPortFree(host: string, port: number, variable: string): Promise<void> {
+  if (port === 0) return
+  const server = createServer()
+  const problem = await new Promise<string | undefined>((resolve) => {
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
+    server.listen(port, host, () => resolve(undefined))
+  })
+  if (problem === undefined) {
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+    return
+  }
+  throw listenError(host, port, variable, problem)
+}
+
+/** The setting error for a port `code` (EADDRINUSE, EACCES, ...) kept a server from listening on. */
+export function listenError(host: string, port: number, variable: string, code: string): LocalSettingError {
+  if (code === 'EADDRINUSE') {
+    return new LocalSettingError(
+      variable,
+      `${host}:${port} is already in use; stop what listens there or set ${variable} to another port`,
+    )
+  }
+  if (code === 'EACCES') {
+    return new LocalSettingError(
+      variable,
+      `${host}:${port} needs privileges to listen on; set ${variable} to a port above 1023`,
+    )
+  }
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') {
+    return new LocalSettingError(
+      'HOST',
+      `cannot listen on ${host}: no such local address; set HOST (default 127.0.0.1)`,
+    )
+  }
+  return new LocalSettingError(
+    variable,
+    `cannot listen on ${host}:${port} (${code}); set ${variable} to another port`,
+  )
+}
