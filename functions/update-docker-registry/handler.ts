@@ -23,5 +23,11 @@ export const handler = apiHandler(routes.updateDockerRegistry, {
   },
   keys: apiKeys,
 }).handler(async (_event, { caller, input }) =>
-  json(200, await updateDockerRegistry(ports, caller.companyId, input.path.id, input.body)),
+  json(
+    200,
+    await updateDockerRegistry(ports, caller.companyId, input.path.id, input.body, {
+      apiKeyId: caller.keyId,
+      apiKeyName: caller.keyName,
+    }),
+  ),
 )

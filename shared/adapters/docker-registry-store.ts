@@ -7,6 +7,7 @@ import {
   paginateQuery,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
+import type { ChangeRecord } from '../domain/activity.ts'
 import type { RegistryProvider } from '../domain/docker-registry.ts'
 import { ConcurrentUpdateError } from '../domain/errors.ts'
 import type {
@@ -40,6 +41,12 @@ export interface CredentialItem {
   created_at: string
   updated_at: string
   registry_host?: string
+  /** Who made the last change (an API key's id and name), carried by its change event. */
+  changed_by_key_id?: string
+  changed_by_key_name?: string
+  /** The fields the last update wrote, and whether it stored a new secret. */
+  changed_fields?: string[]
+  secret_rotated?: boolean
   secret_envelope: EnvelopeAttribute
 }
 
@@ -136,6 +143,12 @@ export function createDynamoCredentialStore({
         created_at: credential.createdAt,
         updated_at: credential.updatedAt,
         ...(credential.registryHost === undefined ? {} : { registry_host: credential.registryHost }),
+        ...(credential.createdBy
+          ? {
+              changed_by_key_id: credential.createdBy.apiKeyId,
+              changed_by_key_name: credential.createdBy.apiKeyName,
+            }
+          : {}),
         secret_envelope: toEnvelopeAttribute(credential.secret),
       }
       await client
@@ -215,6 +228,7 @@ export function createDynamoCredentialStore({
       id: string,
       changes: CredentialChanges,
       { updatedAt, expectedUpdatedAt }: { updatedAt: string; expectedUpdatedAt: string },
+      change?: ChangeRecord,
     ): Promise<boolean> {
       const values: Record<string, unknown> = {
         ':updated_at': updatedAt,
@@ -227,6 +241,11 @@ export function createDynamoCredentialStore({
         registry: changes.registry,
         username: changes.username,
         secret_envelope: changes.secret && toEnvelopeAttribute(changes.secret),
+        // who changed what: the Updated event of this write carries it
+        changed_by_key_id: change?.actor.apiKeyId,
+        changed_by_key_name: change?.actor.apiKeyName,
+        changed_fields: change?.changedFields,
+        secret_rotated: change?.secretRotated,
       }
       for (const [field, value] of Object.entries(fields)) {
         if (value === undefined) continue

@@ -32,6 +32,8 @@ export interface Caller {
   permissions: readonly Permission[]
   /** The key's public id (its hash), for audit logs. */
   keyId: string
+  /** The key's name, for audit records and change events (never the key). */
+  keyName: string
 }
 
 /** Reads key records by hash. */
@@ -82,5 +84,5 @@ export async function authenticateApiKey(lookup: ApiKeyLookup, clock: Clock, key
   if (record.expiresAt !== undefined && !(Date.parse(record.expiresAt) > clock().getTime())) {
     throw new AuthenticationError('expired')
   }
-  return { companyId: record.companyId, permissions: record.permissions, keyId: hash }
+  return { companyId: record.companyId, permissions: record.permissions, keyId: hash, keyName: record.name }
 }

@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import type { Actor } from './activity.ts'
 import type { CreateDockerRegistryInput, DockerRegistry } from './docker-registry.ts'
 import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
 import { InvalidInputError } from './errors.ts'
@@ -36,6 +37,7 @@ export async function handleCreateRequest(
   input: CreateDockerRegistryInput,
   query: CreateDockerRegistryQuery,
   idempotency: { key: string | undefined; remainingMs: () => number },
+  actor?: Actor,
 ): Promise<DockerRegistry> {
   if (query.verify !== 'true') refuseVerificationOptions(query)
   const create = () =>
@@ -43,8 +45,9 @@ export async function handleCreateRequest(
       ? createVerifiedDockerRegistry(ports, companyId, input, query.registry_host, {
           image: query.image,
           platform: query.platform,
+          actor,
         })
-      : createDockerRegistry(ports, companyId, input, { registryHost: query.registry_host })
+      : createDockerRegistry(ports, companyId, input, { registryHost: query.registry_host, actor })
   if (idempotency.key === undefined) return create()
   const fingerprint = {
     name: input.name,

@@ -59,6 +59,24 @@ export interface CredentialEventDetail {
   updated_at: string
 }
 
+/** Who made a change: the API key, by id (its SHA-256, never the key) and name. */
+export interface EventActor {
+  api_key_id: string
+  api_key_name: string
+}
+
+/** What a Created event adds: who created the credential (absent for items written before). */
+export interface CredentialCreatedDetail extends CredentialEventDetail {
+  actor?: EventActor
+}
+
+/** What an Updated event adds: who changed which fields, and whether the secret was rotated. */
+export interface CredentialUpdatedDetail extends CredentialEventDetail {
+  actor?: EventActor
+  changed_fields?: string[]
+  secret_rotated?: boolean
+}
+
 /** A deleted credential's detail: its last state, and when it was deleted. */
 export interface CredentialDeletedDetail extends CredentialEventDetail {
   /** When the delete reached the table (the stream record's ApproximateCreationDateTime). */
@@ -67,8 +85,8 @@ export interface CredentialDeletedDetail extends CredentialEventDetail {
 
 /** One event to publish, in the bus's terms but without the bus. */
 export type CredentialEvent =
-  | CredentialEventOf<'DockerRegistryCredentialCreated', CredentialEventDetail>
-  | CredentialEventOf<'DockerRegistryCredentialUpdated', CredentialEventDetail>
+  | CredentialEventOf<'DockerRegistryCredentialCreated', CredentialCreatedDetail>
+  | CredentialEventOf<'DockerRegistryCredentialUpdated', CredentialUpdatedDetail>
   | CredentialEventOf<'DockerRegistryCredentialDeleted', CredentialDeletedDetail>
   | CredentialEventOf<HealthEventType, HealthEventDetail>
 
@@ -135,6 +153,24 @@ function publicAttributes(image: StreamImage): PublicAttributes {
     username: native.username,
     created_at: native.created_at,
     updated_at: native.updated_at,
+  }
+}
+
+// the change attributes, read one by one by name and type: nothing else of the item is read
+function actorOf(image: StreamImage): EventActor | undefined {
+  const id = stringAttribute(image, 'changed_by_key_id')
+  const name = stringAttribute(image, 'changed_by_key_name')
+  return id !== undefined && name !== undefined ? { api_key_id: id, api_key_name: name } : undefined
+}
+
+function changeOf(image: StreamImage): Omit<CredentialUpdatedDetail, keyof CredentialEventDetail> {
+  const actor = actorOf(image)
+  const fields = image.changed_fields?.L?.map((value) => value.S).filter((field) => field !== undefined)
+  const rotated = image.secret_rotated?.BOOL
+  return {
+    ...(actor ? { actor } : {}),
+    ...(fields ? { changed_fields: fields as string[] } : {}),
+    ...(rotated !== undefined ? { secret_rotated: rotated } : {}),
   }
 }
 
@@ -223,15 +259,23 @@ export function toCredentialEvent(record: DynamoDBRecord): CredentialEvent | und
   const detail: CredentialEventDetail = { event_id: eventID, ...attributes }
   const source = CREDENTIAL_EVENT_SOURCE
   switch (eventName) {
-    case 'INSERT':
-      return { source, detailType: CREDENTIAL_EVENT_TYPES.INSERT, time, detail }
+    case 'INSERT': {
+      const actor = actorOf(requiredImage(image, 'NewImage'))
+      return {
+        source,
+        detailType: CREDENTIAL_EVENT_TYPES.INSERT,
+        time,
+        detail: { ...detail, ...(actor ? { actor } : {}) },
+      }
+    }
     case 'MODIFY': {
       // a write that changed no field (health and use attributes) is no update of the credential
       const oldImage = requiredImage(record.dynamodb?.OldImage, 'OldImage')
       if (stringAttribute(oldImage, 'updated_at') === detail.updated_at) {
         return healthEvent(record, oldImage, requiredImage(image, 'NewImage'), detail, time)
       }
-      return { source, detailType: CREDENTIAL_EVENT_TYPES.MODIFY, time, detail }
+      const change = changeOf(requiredImage(image, 'NewImage'))
+      return { source, detailType: CREDENTIAL_EVENT_TYPES.MODIFY, time, detail: { ...detail, ...change } }
     }
     case 'REMOVE':
       return {

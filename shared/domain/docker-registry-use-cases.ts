@@ -1,3 +1,4 @@
+import type { Actor } from './activity.ts'
 import type {
   CreateDockerRegistryInput,
   DockerRegistry,
@@ -44,10 +45,12 @@ export interface CreateDockerRegistryPorts {
   newId: IdGenerator
 }
 
-/** Options of create: the registry host to pin the credential to. */
+/** Options of create: the registry host to pin the credential to, and who creates it. */
 export interface SecretOptions {
   /** `registry_host` (extension): the one host this service will ever present the secret to. */
-  registryHost?: string
+  registryHost?: string | undefined
+  /** The API key creating it; its Created event names it. */
+  actor?: Actor | undefined
 }
 
 /**
@@ -74,7 +77,7 @@ export async function createDockerRegistry(
     updatedAt: now,
     ...(registryHost ? { registryHost } : {}),
   }
-  await ports.store.create({ ...credential, secret })
+  await ports.store.create({ ...credential, secret, ...(options.actor ? { createdBy: options.actor } : {}) })
   return toDockerRegistry(credential)
 }
 
@@ -165,6 +168,7 @@ export async function updateDockerRegistry(
   companyId: string,
   id: string,
   input: UpdateDockerRegistryInput,
+  actor?: Actor,
 ): Promise<DockerRegistry> {
   let secret: SealedSecret | undefined
   for (let attempt = 1; ; attempt += 1) {
@@ -181,10 +185,18 @@ export async function updateDockerRegistry(
     const previous = Date.parse(current.updatedAt)
     const updatedAt = new Date(Math.max(ports.clock().getTime(), previous + 1)).toISOString()
     try {
-      const written = await ports.store.update(companyId, id, changes, {
-        updatedAt,
-        expectedUpdatedAt: current.updatedAt,
-      })
+      const change = actor && {
+        actor,
+        changedFields: Object.keys(changes).sort(),
+        secretRotated: changes.secret !== undefined,
+      }
+      const written = await ports.store.update(
+        companyId,
+        id,
+        changes,
+        { updatedAt, expectedUpdatedAt: current.updatedAt },
+        change,
+      )
       if (!written) throw new CredentialNotFoundError()
       // the write was conditional on the version read, so this is exactly what is stored now
       const { secret: _, ...plain } = changes

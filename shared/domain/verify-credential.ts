@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import type { Actor } from './activity.ts'
 import {
   type CreateDockerRegistryInput,
   type DockerRegistry,
@@ -358,7 +359,7 @@ export async function createVerifiedDockerRegistry(
   companyId: string,
   input: CreateDockerRegistryInput,
   requestedHost: string | undefined,
-  options: VerificationOptions = {},
+  options: VerificationOptions & { actor?: Actor | undefined } = {},
 ): Promise<DockerRegistry> {
   const pinned = requestedHost === undefined ? undefined : pinnableHost(input.registry, requestedHost)
   const host = verificationHost(input.registry, pinned)
@@ -373,5 +374,5 @@ export async function createVerifiedDockerRegistry(
   )
   // `anonymous`: the registry serves pulls without credentials, so storing them breaks nothing
   if (!STORABLE.has(result.status)) throw new VerificationFailedError(result)
-  return createDockerRegistry(ports, companyId, input, { registryHost: pinned })
+  return createDockerRegistry(ports, companyId, input, { registryHost: pinned, actor: options.actor })
 }

@@ -335,3 +335,53 @@ describe('toCredentialEvent for health changes', () => {
     expect(event?.detailType).toBe('DockerRegistryCredentialUpdated')
   })
 })
+
+describe('toCredentialEvent names the actor', () => {
+  const actor = { changed_by_key_id: 'a'.repeat(64), changed_by_key_name: 'CI deploys' }
+
+  it('of a create', () => {
+    const event = toCredentialEvent(
+      streamRecord({
+        eventName: 'INSERT',
+        newItem: { ...created, ...actor },
+        sequenceNumber: '555000000000012345678905',
+        approximateCreationDateTime: 1738231200,
+        eventID: 'e4da3b7fbbce2345d7772b0674a318d5',
+      }),
+    )
+
+    expect(event?.detail).toMatchObject({ actor: { api_key_id: 'a'.repeat(64), api_key_name: 'CI deploys' } })
+  })
+
+  it('of an update, with the fields it wrote and whether it rotated the secret', () => {
+    const event = toCredentialEvent(
+      streamRecord({
+        eventName: 'MODIFY',
+        oldItem: created,
+        newItem: {
+          ...renamed,
+          ...actor,
+          changed_fields: ['name', 'secret', 'username'],
+          secret_rotated: true,
+        } as never,
+        sequenceNumber: '666000000000012345678906',
+        approximateCreationDateTime: 1738398600,
+        eventID: '1679091c5a880faf6fb5e6087eb1b2dc',
+      }),
+    )
+
+    expect(event?.detailType).toBe('DockerRegistryCredentialUpdated')
+    expect(event?.detail).toMatchObject({
+      actor: { api_key_id: 'a'.repeat(64), api_key_name: 'CI deploys' },
+      changed_fields: ['name', 'secret', 'username'],
+      secret_rotated: true,
+    })
+    // the field names say "secret" by design; the secret's bytes and envelope never appear
+    for (const form of canaryForms.slice(0, 3)) expect(JSON.stringify(event)).not.toContain(form)
+    expect(JSON.stringify(event)).not.toContain('envelope')
+  })
+
+  it('leaves the actor out for items written before actors were recorded', () => {
+    expect(toCredentialEvent(modifyRecord)?.detail).not.toHaveProperty('actor')
+  })
+})
