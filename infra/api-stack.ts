@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import {
   ArnFormat,
+  Aws,
   CfnOutput,
   Duration,
   RemovalPolicy,
@@ -29,6 +30,9 @@ import { GATEWAY_ERRORS, gatewayErrorTemplate } from '../shared/http/gateway-err
 import type { Route } from '../shared/http/routes.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
 import {
+  acknowledgeCustomerRoleWildcard,
+  DECRYPTING_FUNCTION_NAMES,
+  decryptingRoleName,
   functionNameVariable,
   internalFunctionName,
   routePolicyStatements,
@@ -160,6 +164,14 @@ export class ApiStack extends Stack {
     const internalName = (name: string) => internalFunctionName(props.stackNamePrefix, name)
     for (const invoked of route.invokes ?? [])
       environment[functionNameVariable(invoked)] = internalName(invoked)
+    if (route.namesAssumingRoles) {
+      // the roles that assume customers' ECR roles are the decrypting ones (the internal resolve
+      // and verifier functions), by their fixed names
+      environment.ASSUMING_ROLE_ARNS = DECRYPTING_FUNCTION_NAMES.map(
+        (name) =>
+          `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${decryptingRoleName(props.stackNamePrefix, name)}`,
+      ).join(',')
+    }
 
     const registryFunction = new RegistryFunction(this, functionConstructId(route), {
       entry: join(functionsDir, route.functionName, 'handler.ts'),
@@ -192,6 +204,7 @@ export class ApiStack extends Stack {
         roles: [registryFunction.role],
       })
       registryFunction.function.node.addDependency(dataAccess)
+      if (route.assumesCustomerRoles) acknowledgeCustomerRoleWildcard(dataAccess)
     }
 
     return registryFunction

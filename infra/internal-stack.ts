@@ -34,6 +34,7 @@ import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../shared/adapt
 import { CREDENTIAL_VERIFIER_FUNCTION_NAME } from '../shared/http/routes.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
 import {
+  acknowledgeCustomerRoleWildcard,
   CREDENTIAL_LEADING_KEYS,
   decryptingRoleName,
   type FunctionDataAccess,
@@ -55,6 +56,8 @@ export const RESOLVE_DATA_ACCESS: FunctionDataAccess = {
   permission: null,
   credentialActions: ['dynamodb:GetItem'],
   secretsKey: 'open',
+  // ecr credentials by role: sts:AssumeRole into customers' roles (never this account's)
+  assumesCustomerRoles: true,
 }
 
 /**
@@ -66,6 +69,8 @@ export const VERIFIER_DATA_ACCESS: FunctionDataAccess = {
   permission: null,
   credentialActions: ['dynamodb:GetItem'],
   secretsKey: 'open',
+  // an ecr credential by role is checked by assuming it, as resolve does (never this account's)
+  assumesCustomerRoles: true,
 }
 
 /**
@@ -259,27 +264,30 @@ export class InternalStack extends Stack {
       // 3 s to connect and 10 s to answer, with the SDK's retries.
       timeout: Duration.seconds(30),
       // the KMS key id comes from the envelope, so the key's ARN is not configured; the ECR
-      // exchange signs with the customer's key pair, so the role has no ECR permission either.
+      // exchange signs with the customer's key pair or assumed role, so the role has no ECR
+      // permission either; it may only assume customers' roles.
       environment: { TABLE_NAME: props.table.tableName },
     })
-    this.grantDataAccess(this.resolver, [
-      ...routePolicyStatements(RESOLVE_DATA_ACCESS, {
-        tableArn: props.table.tableArn,
-        secretsKeyArn: props.secretsKey.keyArn,
-      }),
-      // the last-use stamp, and nothing else: UpdateItem of its two attributes only
-      new PolicyStatement({
-        sid: 'StampLastUse',
-        effect: Effect.ALLOW,
-        actions: ['dynamodb:UpdateItem'],
-        resources: [props.table.tableArn],
-        conditions: {
-          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [CREDENTIAL_LEADING_KEYS] },
-          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...USE_WRITE_ATTRIBUTES] },
-          StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] },
-        },
-      }),
-    ])
+    acknowledgeCustomerRoleWildcard(
+      this.grantDataAccess(this.resolver, [
+        ...routePolicyStatements(RESOLVE_DATA_ACCESS, {
+          tableArn: props.table.tableArn,
+          secretsKeyArn: props.secretsKey.keyArn,
+        }),
+        // the last-use stamp, and nothing else: UpdateItem of its two attributes only
+        new PolicyStatement({
+          sid: 'StampLastUse',
+          effect: Effect.ALLOW,
+          actions: ['dynamodb:UpdateItem'],
+          resources: [props.table.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [CREDENTIAL_LEADING_KEYS] },
+            'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...USE_WRITE_ATTRIBUTES] },
+            StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] },
+          },
+        }),
+      ]),
+    )
     this.node.addValidation({ validate: () => this.resolverDestinationErrors() })
 
     const functionArn = (name: string) =>
@@ -301,7 +309,7 @@ export class InternalStack extends Stack {
       timeout: Duration.seconds(10),
       environment: { TABLE_NAME: props.table.tableName },
     })
-    this.grantDataAccess(this.verifier, [
+    const verifierAccess = this.grantDataAccess(this.verifier, [
       ...routePolicyStatements(VERIFIER_DATA_ACCESS, tableResources),
       // the outcome, and nothing else: UpdateItem of the verification attributes only, so this
       // role can never rewrite a credential's fields or its envelope
@@ -317,6 +325,8 @@ export class InternalStack extends Stack {
         },
       }),
     ])
+
+    acknowledgeCustomerRoleWildcard(verifierAccess)
 
     const healthCheckName = internalFunctionName(props.stackNamePrefix, HEALTH_CHECK_FUNCTION_NAME)
     this.healthCheck = new RegistryFunction(this, 'HealthCheck', {
@@ -405,12 +415,13 @@ export class InternalStack extends Stack {
   // data access in a policy of its own, apart from the logs and X-Ray statements of the role's
   // default policy, so nothing here hides behind the X-Ray acknowledgement; the function (and so
   // the event source mapping, which Lambda validates against the role) waits for it.
-  private grantDataAccess(registryFunction: RegistryFunction, statements: PolicyStatement[]): void {
+  private grantDataAccess(registryFunction: RegistryFunction, statements: PolicyStatement[]): Policy {
     const dataAccess = new Policy(registryFunction, 'DataAccess', {
       statements,
       roles: [registryFunction.role],
     })
     registryFunction.function.node.addDependency(dataAccess)
+    return dataAccess
   }
 
   // SqsDlq would also grant sqs:GetQueueAttributes and sqs:GetQueueUrl to the role; the statement

@@ -1,4 +1,5 @@
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam'
+import { Aws, Validations } from 'aws-cdk-lib'
+import { Effect, type Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { apiKeyPartitionKey } from '../shared/adapters/api-key-store.ts'
 import { companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
 import { IDEMPOTENCY_PARTITION_KEY } from '../shared/adapters/idempotency-guard.ts'
@@ -29,7 +30,7 @@ export const SECRETS_KEY_ACTIONS: Readonly<Record<SecretsKeyAccess, readonly str
  */
 export type FunctionDataAccess = Pick<
   Route,
-  'permission' | 'credentialActions' | 'idempotent' | 'invokes'
+  'permission' | 'credentialActions' | 'idempotent' | 'invokes' | 'assumesCustomerRoles'
 > & {
   /** Internal functions may also `open`; routes never do. */
   secretsKey: SecretsKeyAccess
@@ -132,7 +133,46 @@ export function routePolicyStatements(
       }),
     )
   }
+  if (route.assumesCustomerRoles) statements.push(...assumeCustomerRoleStatements())
   return statements
+}
+
+/**
+ * Assuming customers' roles for ECR: any account's roles (a customer's account is not known in
+ * advance), never a role of this account, whose trust policies commonly trust the account itself
+ * (threat: a customer naming one of the platform's own roles as their "ECR role"). Whether the
+ * customer's trust policy requires the ExternalId is not visible to IAM on this side: the
+ * exchange itself refuses a role that admits a probe with a wrong ExternalId.
+ */
+export function assumeCustomerRoleStatements(): PolicyStatement[] {
+  return [
+    new PolicyStatement({
+      sid: 'AssumeCustomerEcrRoles',
+      effect: Effect.ALLOW,
+      actions: ['sts:AssumeRole'],
+      resources: [`arn:${Aws.PARTITION}:iam::*:role/*`],
+    }),
+    new PolicyStatement({
+      sid: 'NeverAssumeOwnAccountRoles',
+      effect: Effect.DENY,
+      actions: ['sts:AssumeRole'],
+      resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/*`],
+    }),
+  ]
+}
+
+/**
+ * Acknowledges, on the policy holding {@link assumeCustomerRoleStatements}, cdk-nag's finding on
+ * its one wildcard resource, with the reason it cannot be narrower.
+ */
+export function acknowledgeCustomerRoleWildcard(policy: Policy): void {
+  Validations.of(policy).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/*]',
+    reason:
+      "sts:AssumeRole into the role a customer names for ECR, in the customer's own account, which is not " +
+      'known when deploying: roles only (no users), never a role of this account (an explicit Deny), and ' +
+      "the exchange refuses a role whose trust policy does not require the company's ExternalId.",
+  })
 }
 
 /** Whether a route's function reads or writes the table (and so needs `TABLE_NAME`). */

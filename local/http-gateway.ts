@@ -217,10 +217,15 @@ export async function startHttpGateway({
     if (requestLog) logWhenDone(request, response, requestId, requestLog)
     try {
       const url = new URL(request.url ?? '/', 'http://localhost')
-      const candidates = routes.flatMap((route) => {
-        const pathParameters = matchPath(route.path, url.pathname)
-        return pathParameters === false ? [] : [{ route, pathParameters }]
-      })
+      // as API Gateway matches: a fixed segment before a {parameter} (…/external-id before …/{id})
+      const candidates = routes
+        .flatMap((route) => {
+          const pathParameters = matchPath(route.path, url.pathname)
+          return pathParameters === false ? [] : [{ route, pathParameters }]
+        })
+        .sort(
+          (a, b) => Object.keys(a.pathParameters ?? {}).length - Object.keys(b.pathParameters ?? {}).length,
+        )
       // API Gateway answers an unknown path, or a known path with another method, alike
       const match = candidates.find((candidate) => candidate.route.method === request.method)
       if (!match) return gatewayError(response, 'MISSING_AUTHENTICATION_TOKEN', requestId)

@@ -59,6 +59,12 @@ export const DEFAULT_LOCAL_TABLE = 'registry-credentials-local'
 
 const SECRETS_KEY_ALIAS = 'alias/registry-credentials-secrets'
 
+/** The local stand-ins for the deployed credential verifier's and resolve function's role ARNs. */
+export const LOCAL_ASSUMING_ROLE_ARNS = [
+  'arn:aws:iam::000000000000:role/registry-credentials-local-credential-verifier',
+  'arn:aws:iam::000000000000:role/registry-credentials-local-resolve-docker-registry',
+]
+
 // the handlers read their configuration when first imported, exactly as on Lambda: the
 // environment is set before any handler module loads.
 function configureEnvironment(settings: Record<string, string>): void {
@@ -116,6 +122,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
     CREDENTIAL_VERIFIER_FUNCTION_NAME: 'credential-verifier',
     HEALTH_CHECKS_PER_HOST_PER_SECOND: '2',
+    // what the deployed stack names: the roles that assume customers' ECR roles
+    ASSUMING_ROLE_ARNS: LOCAL_ASSUMING_ROLE_ARNS.join(','),
   })
 
   const dynamoClient = new DynamoDBClient({ endpoint: dynamoDb.endpoint, region: kms.region })

@@ -1,4 +1,3 @@
-import { createEcrTokenExchanger } from '../../shared/adapters/ecr-token-exchanger.ts'
 import { createKmsOpener } from '../../shared/adapters/kms-envelope.ts'
 import { createResolveAndRecordUse } from '../../shared/domain/record-use.ts'
 import {
@@ -7,6 +6,7 @@ import {
   resolveFailure,
 } from '../../shared/domain/resolve-credential.ts'
 import { describeError } from '../../shared/http/error-response.ts'
+import { credentialExchanger, loginCache } from '../../shared/runtime/credential-exchange.ts'
 import { credentialHealthStore } from '../../shared/runtime/credential-health.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
 import { kms } from '../../shared/runtime/kms.ts'
@@ -15,7 +15,8 @@ import { logger } from '../../shared/runtime/logger.ts'
 const resolve = createResolveAndRecordUse({
   store: credentialStore,
   opener: createKmsOpener({ kms }),
-  ecrTokens: createEcrTokenExchanger(),
+  exchanger: credentialExchanger,
+  logins: loginCache,
   usage: credentialHealthStore,
   clock: () => new Date(),
   onStampFailure: (reason, error) =>

@@ -1,12 +1,24 @@
 import { ECRClient, GetAuthorizationTokenCommand } from '@aws-sdk/client-ecr'
 import { DependencyUnavailableError } from '../domain/errors.ts'
-import {
-  type EcrToken,
-  type EcrTokenExchanger,
-  type EcrTokenRequest,
-  RegistryCredentialsRejectedError,
-} from '../domain/resolve-credential.ts'
+import { RegistryCredentialsRejectedError, type ShortLivedLogin } from '../domain/short-lived-credentials.ts'
 import { translateAwsError } from './aws-errors.ts'
+
+/**
+ * What a GetAuthorizationToken needs: the image's region and AWS credentials of the customer's: a
+ * stored access key pair, or the temporary credentials of an assumed role (with their session
+ * token).
+ */
+export interface EcrTokenRequest {
+  region: string
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken?: string
+}
+
+/** Exchanges AWS credentials for a 12-hour ECR registry login. */
+export interface EcrTokenExchanger {
+  exchange(request: EcrTokenRequest): Promise<ShortLivedLogin>
+}
 
 // what AWS answers when the key pair itself is the problem: unknown, deactivated, wrong secret,
 // or not allowed ecr:GetAuthorizationToken. The customer has to fix these; retrying will not.
@@ -21,9 +33,11 @@ const REJECTED_KEY_ERRORS = new Set([
   'AccessDenied',
 ])
 
-// the region decides which endpoint receives a request signed with the customer's key pair
-// (threat: a crafted region steering it to a host of an attacker's choosing).
-const AWS_REGION_PATTERN = /^[a-z]{2}(?:-[a-z]+)+-[0-9]+$/
+/**
+ * An AWS region name. The region decides which endpoint receives a request signed with the
+ * customer's credentials (threat: a crafted region steering it to a host of an attacker's choosing).
+ */
+export const AWS_REGION_PATTERN = /^[a-z]{2}(?:-[a-z]+)+-[0-9]+$/
 
 /** Options of the ECR token exchanger. */
 export interface EcrTokenExchangerOptions {
@@ -55,8 +69,8 @@ function rejectOrTranslate(error: unknown): never {
 }
 
 /**
- * Exchanges a customer's AWS access key pair for an ECR login with GetAuthorizationToken. Each call
- * builds its own client from the key pair and the image's region (the credentials are the
+ * Exchanges a customer's AWS credentials for an ECR login with GetAuthorizationToken. Each call
+ * builds its own client from the credentials and the image's region (the credentials are the
  * customer's, not this function's role) and destroys it afterwards. The endpoint follows the SDK's
  * own settings, so `AWS_ENDPOINT_URL_ECR` points it at a fake.
  */
@@ -64,11 +78,16 @@ export function createEcrTokenExchanger({
   timeouts = { connectionTimeout: 3_000, requestTimeout: 10_000 },
 }: EcrTokenExchangerOptions = {}): EcrTokenExchanger {
   return {
-    async exchange({ region, accessKeyId, secretAccessKey }: EcrTokenRequest): Promise<EcrToken> {
+    async exchange({
+      region,
+      accessKeyId,
+      secretAccessKey,
+      sessionToken,
+    }: EcrTokenRequest): Promise<ShortLivedLogin> {
       if (!AWS_REGION_PATTERN.test(region)) throw new Error('ECR token exchange needs an AWS region name')
       const client = new ECRClient({
         region,
-        credentials: { accessKeyId, secretAccessKey },
+        credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
         requestHandler: timeouts,
       })
       try {

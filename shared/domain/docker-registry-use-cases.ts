@@ -18,6 +18,8 @@ import type {
   SecretSealer,
 } from './ports.ts'
 import { pinnableHost } from './registry-host.ts'
+import { providerUsernameRefusal } from './registry-username.ts'
+import { changesSecretKind, secretIssues } from './short-lived-credentials.ts'
 
 /** A credential as the list shows it: no company, no envelope. */
 export function toDockerRegistrySummary(credential: CredentialSummary): DockerRegistrySummary {
@@ -150,7 +152,33 @@ function plainChanges(current: CredentialSummary, input: UpdateDockerRegistryInp
       'Bad request: changing registry needs a new secret in the same request; a secret belongs to its registry.',
     )
   }
+  credentialIssues(current, input)
   return changes
+}
+
+// what create checks with its schema, checked against the stored credential: a username its
+// (possibly new) registry issues, a secret its username allows, and a new secret when the new
+// username gives the secret another meaning (the stored one cannot be read to check it).
+function credentialIssues(current: CredentialSummary, input: UpdateDockerRegistryInput): void {
+  const registry = input.registry ?? current.registry
+  const username = input.username ?? current.username
+  const issues = []
+  if (registry !== current.registry || username !== current.username) {
+    const refusal = providerUsernameRefusal(registry, username)
+    if (refusal) issues.push({ path: 'username', message: refusal })
+  }
+  if (input.secret !== undefined) issues.push(...secretIssues(registry, username, input.secret))
+  else if (changesSecretKind(registry, current.username, username)) {
+    issues.push({
+      path: 'secret',
+      message: 'is required with this username: it changes what the secret is (a role ARN, a key)',
+    })
+  }
+  if (issues.length > 0) {
+    // the reasons in the top-level message too, as above: some clients show only that
+    const reasons = issues.map((issue) => `${issue.path} ${issue.message}`).join('; ')
+    throw new InvalidInputError(issues, `Bad request: ${reasons}.`)
+  }
 }
 
 /**

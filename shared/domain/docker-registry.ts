@@ -1,4 +1,7 @@
 import * as v from 'valibot'
+import { providerUsernameRefusal } from './registry-username.ts'
+import { secretIssues } from './short-lived-credentials.ts'
+import { USERNAME_MAX_LENGTH, usernameRefusal } from './username-characters.ts'
 
 /**
  * The registry providers a credential can be for, exactly as the Sevalla v3 contract lists them.
@@ -25,6 +28,15 @@ export const USERNAME_PATTERN = /^(?=.{1,39}$)[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za
  * emoji included. The published document carries its source, `^.{8,128}$`, verbatim.
  */
 export const SECRET_PATTERN = /^.{8,128}$/u
+
+/**
+ * The longest secret accepted (an extension), and only for a `gcr` service-account key
+ * (`_json_key`, `_json_key_base64`): a key file is about 2.3 KB; every other secret is `SECRET_PATTERN`.
+ */
+export const GOOGLE_KEY_SECRET_MAX_LENGTH = 16_384
+
+/** The usernames of a `gcr` credential whose secret is a service-account key. */
+export const GOOGLE_KEY_USERNAMES = ['_json_key', '_json_key_base64'] as const
 
 /** The uuid pattern the contract uses for ids (any RFC 9562 version, plus nil and max). */
 export const UUID_PATTERN =
@@ -77,21 +89,47 @@ const name = v.pipe(
   codePointsAtMost(255, 'must be at most 255 characters long'),
   v.metadata({ minLength: 1, maxLength: 255 }),
 )
+// the contract's pattern, widened (an extension) to the usernames registries really issue; the
+// field checks what no registry can use, the provider's formats are checked with the registry
+// (see registry-username.ts). Documented as the contract's pattern or the extension's.
 const username = v.pipe(
   v.string('must be a string'),
-  v.regex(
-    USERNAME_PATTERN,
-    'must be 1 to 39 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
+  v.check(
+    (value) => usernameRefusal(value) === undefined,
+    (issue) => usernameRefusal(issue.input) ?? '',
   ),
+  v.metadata({
+    anyOf: [
+      { pattern: USERNAME_PATTERN.source },
+      {
+        pattern: '^[!-9;-~]+$',
+        maxLength: USERNAME_MAX_LENGTH,
+        description:
+          "Extension: the usernames registries really issue (GitLab deploy tokens, Google's `_json_key`, robot accounts, access key ids), up to 255 printable ASCII characters without `:`; which formats a provider accepts is in the README",
+      },
+    ],
+  }),
 )
+// the contract's pattern, widened (an extension) for `gcr` service-account keys only: the field
+// bounds the length, the credential's registry and username decide the rest (secretIssues).
 const secret = v.pipe(
   v.string('must be a string'),
   wellFormed,
-  v.check<string, string>(
-    (text) => SECRET_PATTERN.test(text),
-    'must be 8 to 128 characters long, without line breaks',
+  codePointsAtMost(
+    GOOGLE_KEY_SECRET_MAX_LENGTH,
+    `must be at most ${GOOGLE_KEY_SECRET_MAX_LENGTH} characters long`,
   ),
-  v.metadata({ pattern: SECRET_PATTERN.source }),
+  v.metadata({
+    anyOf: [
+      { pattern: SECRET_PATTERN.source },
+      {
+        minLength: 8,
+        maxLength: GOOGLE_KEY_SECRET_MAX_LENGTH,
+        description:
+          'Extension: with registry `gcr` and username `_json_key` (or `_json_key_base64`), a Google service-account key file (or its base64) of up to 16384 characters',
+      },
+    ],
+  }),
 )
 const registry = v.picklist(REGISTRY_PROVIDERS, `must be one of ${REGISTRY_PROVIDERS.join(', ')}`)
 
@@ -101,33 +139,85 @@ const unknownProperty = (issue: v.StrictObjectIssue) => {
   return issue.path ? 'is required' : 'must be a JSON object'
 }
 
+interface CredentialFields {
+  name: string
+  registry: RegistryProvider
+  username: string
+  secret: string
+}
+
+// the checks that need two fields: a username the provider issues, a secret its username means.
+// It runs even when another field failed, so every failing field is listed at once; a field its
+// own schema refused is not refused twice.
+const credentialFields = v.rawCheck<CredentialFields>(({ dataset, addIssue }) => {
+  // possibly untyped: the fields are read as they came
+  const value = dataset.value as unknown
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return
+  const registry = (value as Record<string, unknown>).registry ?? 'dockerHub'
+  const { username, secret } = value as Record<string, unknown>
+  if (!(REGISTRY_PROVIDERS as readonly unknown[]).includes(registry)) return
+  if (typeof username !== 'string' || usernameRefusal(username) !== undefined) return
+  const provider = registry as RegistryProvider
+  const usernameIssue = providerUsernameRefusal(provider, username)
+  if (usernameIssue)
+    addIssue({ message: usernameIssue, path: [fieldPath(value as Record<string, unknown>, 'username')] })
+  if (
+    typeof secret !== 'string' ||
+    !isWellFormedText(secret) ||
+    codePointLength(secret) > GOOGLE_KEY_SECRET_MAX_LENGTH
+  )
+    return
+  for (const issue of secretIssues(provider, username, secret)) {
+    addIssue({ message: issue.message, path: [fieldPath(value as Record<string, unknown>, 'secret')] })
+  }
+})
+
+function fieldPath(input: Record<string, unknown>, key: string) {
+  return { type: 'object', origin: 'value', input, key, value: input[key] } as const
+}
+
 /** The body of `POST /v3/docker-registries`. */
-export const CreateDockerRegistryInput = v.strictObject(
-  {
-    name: v.pipe(
-      name,
-      v.description('Human-readable name for the Docker registry credential'),
-      v.examples(['My Docker Hub']),
-    ),
-    registry: v.pipe(
-      v.optional(registry, 'dockerHub'),
-      v.description(REGISTRY_DESCRIPTION),
-      v.examples(['dockerHub']),
-    ),
-    username: v.pipe(
-      username,
-      v.description('Username or access key used to authenticate with the Docker registry'),
-      v.examples(['my-docker-user']),
-    ),
-    secret: v.pipe(
-      secret,
-      v.description(
-        'Password or access token used to authenticate with the Docker registry. Stored encrypted at rest.',
+export const CreateDockerRegistryInput = v.pipe(
+  v.strictObject(
+    {
+      name: v.pipe(
+        name,
+        v.description('Human-readable name for the Docker registry credential'),
+        v.examples(['My Docker Hub']),
       ),
-      v.examples(['my-secret-token']),
-    ),
-  },
-  unknownProperty,
+      registry: v.pipe(
+        v.optional(registry, 'dockerHub'),
+        v.description(REGISTRY_DESCRIPTION),
+        v.examples(['dockerHub']),
+      ),
+      username: v.pipe(
+        username,
+        v.description('Username or access key used to authenticate with the Docker registry'),
+        v.examples(['my-docker-user']),
+      ),
+      secret: v.pipe(
+        secret,
+        v.description(
+          'Password or access token used to authenticate with the Docker registry. Stored encrypted at rest.',
+        ),
+        v.examples(['my-secret-token']),
+      ),
+    },
+    unknownProperty,
+  ),
+  credentialFields,
+  // the published schema says what the API checks: the contract's secret pattern, unless the
+  // credential is a gcr service-account key (the one extension of the secret's length)
+  v.metadata({
+    if: {
+      not: {
+        properties: { registry: { const: 'gcr' }, username: { enum: [...GOOGLE_KEY_USERNAMES] } },
+        required: ['registry', 'username'],
+      },
+    },
+    // biome-ignore lint/suspicious/noThenProperty: JSON Schema's `then`, not a thenable (valibot never awaits metadata)
+    then: { properties: { secret: { pattern: SECRET_PATTERN.source } } },
+  }),
 )
 /** A validated create body, with `registry` defaulted. */
 export type CreateDockerRegistryInput = v.InferOutput<typeof CreateDockerRegistryInput>

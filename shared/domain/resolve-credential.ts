@@ -9,7 +9,19 @@ import {
   isHostAllowedForProvider,
   parseImageReference,
 } from './image-reference.ts'
+import type { LoginCache } from './login-cache.ts'
 import type { CredentialStore, SecretOpener } from './ports.ts'
+import {
+  type CredentialExchanger,
+  type ExchangeRequest,
+  exchangeKind,
+  exchangeRequest,
+  exchangeScope,
+  RegistryCredentialsRejectedError,
+  rejectedMessage,
+} from './short-lived-credentials.ts'
+
+export { RegistryCredentialsRejectedError } from './short-lived-credentials.ts'
 
 /**
  * Resolving a stored credential for one deployment: the internal operation the platform's deploy
@@ -55,43 +67,14 @@ export const ResolveCredentialInput = v.strictObject(
 /** A validated invocation. */
 export type ResolveCredentialInput = v.InferOutput<typeof ResolveCredentialInput>
 
-/** A short-lived ECR login, exchanged for a stored AWS access key pair. */
-export interface EcrToken {
-  /** Always `AWS` for ECR. */
-  username: string
-  password: string
-  expiresAt: Date
-}
-
-/** What an ECR token exchange needs: the image's region and the customer's key pair. */
-export interface EcrTokenRequest {
-  region: string
-  accessKeyId: string
-  secretAccessKey: string
-}
-
-/**
- * Exchanges an AWS access key pair for a 12-hour ECR registry password (GetAuthorizationToken).
- * Throws {@link RegistryCredentialsRejectedError} when AWS refuses the key pair, and
- * `DependencyUnavailableError` when ECR throttles or cannot be reached.
- */
-export interface EcrTokenExchanger {
-  exchange(input: EcrTokenRequest): Promise<EcrToken>
-}
-
-/** The registry refused the stored credentials (an unknown, disabled or unauthorised key). */
-export class RegistryCredentialsRejectedError extends Error {
-  override readonly name = 'RegistryCredentialsRejectedError'
-  constructor(options?: { cause?: unknown }) {
-    super('The registry rejected the stored credentials', options)
-  }
-}
-
 /** Ports of the resolve use case. */
 export interface ResolveCredentialPorts {
   store: CredentialStore
   opener: SecretOpener
-  ecrTokens: EcrTokenExchanger
+  /** Exchanges ECR key pairs, ECR roles and Google keys for short-lived logins. */
+  exchanger: CredentialExchanger
+  /** Logins already exchanged in this container, per credential version and region. */
+  logins: LoginCache
 }
 
 /** What the deploy system needs to pull the image. */
@@ -103,7 +86,7 @@ export interface ResolvedCredential {
   password: string
   /** A Kubernetes `kubernetes.io/dockerconfigjson` document: `{"auths": {"<host>": {...}}}`. */
   docker_config_json: string
-  /** ISO 8601; present when the password is short-lived (ECR tokens: 12 hours). */
+  /** ISO 8601; present when the password is short-lived (ECR: 12 hours, Google: 1 hour). */
   expires_at?: string
 }
 
@@ -117,7 +100,7 @@ export type ResolveErrorCode =
   | 'not_found'
   /** the credential's provider does not serve the image's registry host. */
   | 'registry_mismatch'
-  /** the registry refused the stored credentials (ECR: the key pair). */
+  /** the registry refused the stored credentials (an ECR key pair or role, a Google key). */
   | 'registry_auth_failed'
   /** the registry throttled or could not be reached; retry later. */
   | 'registry_unavailable'
@@ -213,18 +196,13 @@ function unavailable(error: unknown, code: 'dependency_unavailable' | 'registry_
   )
 }
 
-async function exchangeEcrToken(
-  ports: ResolveCredentialPorts,
-  request: EcrTokenRequest,
-): Promise<EcrToken | ResolveFailure> {
-  try {
-    return await ports.ecrTokens.exchange(request)
-  } catch (error) {
-    if (error instanceof RegistryCredentialsRejectedError) {
-      return resolveFailure('registry_auth_failed', 'AWS rejected the stored access key pair for ECR.')
-    }
-    return unavailable(error, 'registry_unavailable')
+// a refused exchange has a message for the customer; an outage is retryable; anything else is a
+// bug and propagates. Neither message holds the secret or the token.
+function exchangeFailure(error: unknown, kind: ExchangeRequest['kind']): ResolveFailure {
+  if (error instanceof RegistryCredentialsRejectedError) {
+    return resolveFailure('registry_auth_failed', error.detail ?? rejectedMessage(kind))
   }
+  return unavailable(error, 'registry_unavailable')
 }
 
 function resolved(registryHost: string, username: string, password: string, expiresAt?: Date) {
@@ -242,9 +220,10 @@ function resolved(registryHost: string, username: string, password: string, expi
 /**
  * Resolves a company's credential for pulling one image. The registry host comes from the image
  * and must belong to the credential's provider (threat: a GitHub token offered to a registry the
- * customer never meant it for), and that is checked before anything is decrypted. ECR credentials
- * are an access key pair, exchanged for a 12-hour token in the image's region. Failures are results
- * without secrets; only unexpected errors are thrown.
+ * customer never meant it for), and that is checked before anything is decrypted. ECR key pairs and
+ * roles are exchanged for a 12-hour token in the image's region, Google service-account keys for
+ * an access token, each cached until 5 minutes before it expires. Failures are results without
+ * secrets; only unexpected errors are thrown.
  */
 export async function resolveCredential(
   ports: ResolveCredentialPorts,
@@ -287,19 +266,41 @@ export async function resolveCredential(
     return mismatch(credential.registry, host)
   }
 
-  let secret: string
-  try {
-    secret = await ports.opener.open(credential.secret, context)
-  } catch (error) {
-    return unavailable(error, 'dependency_unavailable')
+  const scope = exchangeScope(credential, host)
+  if (scope === undefined) {
+    let secret: string
+    try {
+      secret = await ports.opener.open(credential.secret, context)
+    } catch (error) {
+      return unavailable(error, 'dependency_unavailable')
+    }
+    return resolved(host, credential.username, secret)
   }
-  if (!region) return resolved(host, credential.username, secret)
 
-  const token = await exchangeEcrToken(ports, {
-    region,
-    accessKeyId: credential.username,
-    secretAccessKey: secret,
-  })
-  if ('ok' in token) return token
-  return resolved(host, token.username, token.password, token.expiresAt)
+  // a short-lived login is cached per credential version: an update changes updated_at, so the
+  // next resolve exchanges again; a deleted credential was answered not_found above.
+  const key = { ...context, updatedAt: credential.updatedAt, scope }
+  const kind = exchangeKind(credential)
+  let login = ports.logins.peek(key)
+  if (!login) {
+    let secret: string
+    try {
+      secret = await ports.opener.open(credential.secret, context)
+    } catch (error) {
+      return unavailable(error, 'dependency_unavailable')
+    }
+    try {
+      const request = exchangeRequest(credential, secret, host, context.companyId)
+      if (!request) throw new Error('a credential with an exchange scope has an exchange request')
+      login = ports.logins.login(key, () => ports.exchanger.exchange(request))
+    } catch (error) {
+      return exchangeFailure(error, kind)
+    }
+  }
+  try {
+    const exchanged = await login
+    return resolved(host, exchanged.username, exchanged.password, exchanged.expiresAt)
+  } catch (error) {
+    return exchangeFailure(error, kind)
+  }
 }

@@ -19,11 +19,15 @@ import {
 } from './image-reference.ts'
 import type { Clock, CredentialStore, SecretOpener } from './ports.ts'
 import { credentialHost, pinnableHost, RegistryHostParameter } from './registry-host.ts'
+import { IMAGE_REFERENCE_MAX_LENGTH } from './resolve-credential.ts'
 import {
-  type EcrTokenExchanger,
-  IMAGE_REFERENCE_MAX_LENGTH,
+  type CredentialExchanger,
+  exchangeKind,
+  exchangeRequest,
+  exchangeScope,
   RegistryCredentialsRejectedError,
-} from './resolve-credential.ts'
+  rejectedMessage,
+} from './short-lived-credentials.ts'
 
 /** What a verification can find, coarse enough to show a customer (Koyeb-style codes). */
 export const VERIFICATION_STATUSES = [
@@ -74,10 +78,13 @@ export interface RegistryVerifier {
   }): Promise<VerificationResult>
 }
 
-/** What verification needs: the registry check, and ECR's token exchange for `ecr` credentials. */
+/**
+ * What verification needs: the registry check, and the exchange of ECR key pairs, ECR roles and
+ * Google keys (never a cached login: a check is of the credential as it is now).
+ */
 export interface VerificationPorts {
   verifier: RegistryVerifier
-  ecrTokens: EcrTokenExchanger
+  exchanger: CredentialExchanger
 }
 
 const unknownParameter = (issue: v.StrictObjectIssue) =>
@@ -250,12 +257,20 @@ export function verificationHost(provider: RegistryProvider, pinned: string | un
   return host
 }
 
+const EXCHANGED_OK: Record<ReturnType<typeof exchangeKind>, string> = {
+  ecrKeyPair: 'Amazon ECR accepted the access key.',
+  ecrRole: 'This service assumed the role with your ExternalId, and Amazon ECR gave it a registry token.',
+  googleKey: 'Google accepted the service-account key, and the registry accepted its access token.',
+}
+
 /**
- * Checks credentials against a registry. An `ecr` credential is an AWS access key pair: it is
- * checked by exchanging it for a registry token in the host's region, as a pull would.
+ * Checks credentials against a registry, as a pull would use them: ECR key pairs and roles by
+ * exchanging them for a registry token in the host's region, Google service-account keys by
+ * exchanging them for an access token and checking the registry with it, anything else directly.
  */
 export async function checkRegistryCredentials(
   ports: VerificationPorts,
+  companyId: string,
   provider: RegistryProvider,
   host: string,
   username: string,
@@ -263,25 +278,41 @@ export async function checkRegistryCredentials(
   image?: ImageToVerify,
 ): Promise<VerificationResult> {
   const target = image ? { image } : {}
-  if (provider !== 'ecr') return ports.verifier.verify({ registryHost: host, username, password, ...target })
-  const region = ecrRegion(host)
-  if (!region) return { status: 'malformed', message: 'The host is not an Amazon ECR registry.' }
+  const credential = { registry: provider, username }
+  if (provider === 'ecr' && !ecrRegion(host)) {
+    return { status: 'malformed', message: 'The host is not an Amazon ECR registry.' }
+  }
+  if (exchangeScope(credential, host) === undefined) {
+    return ports.verifier.verify({ registryHost: host, username, password, ...target })
+  }
+  const kind = exchangeKind(credential)
   try {
-    const token = await ports.ecrTokens.exchange({ region, accessKeyId: username, secretAccessKey: password })
-    if (!image) return { status: 'ok', message: 'Amazon ECR accepted the access key.' }
-    // the pull itself is checked with the registry token, as the deploy system will pull
-    return await ports.verifier.verify({
+    const request = exchangeRequest(credential, password, host, companyId)
+    if (!request) throw new Error('a credential with an exchange scope has an exchange request')
+    const login = await ports.exchanger.exchange(request)
+    // with an image, the pull itself is checked with the exchanged login, as a deploy will pull
+    if (image) {
+      return await ports.verifier.verify({
+        registryHost: host,
+        username: login.username,
+        password: login.password,
+        image,
+      })
+    }
+    if (kind !== 'googleKey') return { status: 'ok', message: EXCHANGED_OK[kind] }
+    const result = await ports.verifier.verify({
       registryHost: host,
-      username: token.username,
-      password: token.password,
-      image,
+      username: login.username,
+      password: login.password,
     })
+    return result.status === 'ok' ? { status: 'ok', message: EXCHANGED_OK[kind] } : result
   } catch (error) {
     if (error instanceof RegistryCredentialsRejectedError) {
-      return { status: 'auth_denied', message: 'Amazon ECR rejected the access key.' }
+      return { status: 'auth_denied', message: error.detail ?? rejectedMessage(kind) }
     }
     if (error instanceof DependencyUnavailableError) {
-      return { status: 'registry_error', message: 'Amazon ECR did not answer; try again shortly.' }
+      const who = kind === 'googleKey' ? 'Google' : 'AWS'
+      return { status: 'registry_error', message: `${who} did not answer; try again shortly.` }
     }
     throw error
   }
@@ -311,6 +342,7 @@ export async function verifyDockerRegistry(
   const password = await ports.opener.open(credential.secret, { companyId, credentialId: id })
   const result = await checkRegistryCredentials(
     ports,
+    companyId,
     credential.registry,
     host,
     credential.username,
@@ -366,6 +398,7 @@ export async function createVerifiedDockerRegistry(
   const { image } = verificationTarget(host, options)
   const result = await checkRegistryCredentials(
     ports,
+    companyId,
     input.registry,
     host,
     input.username,

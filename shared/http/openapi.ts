@@ -18,6 +18,7 @@ import {
   ListDockerRegistriesQuery,
   UpdateDockerRegistryInput,
 } from '../domain/docker-registry.ts'
+import { ExternalIdentity } from '../domain/external-identity.ts'
 import {
   CreateDockerRegistryQuery,
   UpdateDockerRegistryQuery,
@@ -41,9 +42,7 @@ const InputIssueSchema = v.strictObject({
   message: v.pipe(
     v.string(),
     v.description('What is wrong with the field; never quotes the value received'),
-    v.examples([
-      'must be 1 to 39 letters, digits, ".", "_" or "-", starting and ending with a letter or digit',
-    ]),
+    v.examples(['must not contain ":" (Basic auth puts it between the username and the password)']),
   ),
 })
 
@@ -111,6 +110,7 @@ const componentSchemas = {
   DockerRegistryPage,
   DockerRegistrySummary,
   Error: ErrorBodySchema,
+  ExternalIdentity,
   OpenApiDocument: OpenApiDocumentSchema,
   UpdateDockerRegistryInput,
   VerificationReport,
@@ -194,6 +194,17 @@ const operationDocs: { [K in keyof typeof routes]: OperationDocs } = {
     tag: TAG_REGISTRIES,
     path: CredentialPathParameters,
     success: { status: 200, description: 'What is known about its health', body: 'CredentialHealthReport' },
+  },
+  getExternalId: {
+    summary: 'Get your ExternalId for ECR roles (extension)',
+    description:
+      "The ExternalId this service sends whenever it assumes one of your IAM roles for an `ecr` credential with username `assume-role` (the secret is the role's ARN), the roles of this service that assume it, and a trust policy requiring both. The service refuses a role whose trust does not require the ExternalId. Not part of the Sevalla v3 API.",
+    tag: TAG_REGISTRIES,
+    success: {
+      status: 200,
+      description: 'Your ExternalId and the trust policy to paste',
+      body: 'ExternalIdentity',
+    },
   },
   getOpenApiDocument: {
     summary: 'Get this OpenAPI document',
@@ -343,9 +354,10 @@ const DIGITS_ONLY = /^\^\\d(\{\d+(,\d*)?\}|\+)\$$/
 const conversion: ConversionConfig = {
   target: 'draft-2020-12',
   errorMode: 'throw',
-  // a `check` only narrows what the documented type and length already say (a host's port range)
+  // a `check` only narrows what the documented type and length already say (a host's port range);
+  // a `raw_check` of a whole body checks what its fields' documented anyOf already describes
   // and `to_lower_case` only normalises an id the pattern already accepts in either case
-  ignoreActions: ['check', 'to_lower_case'],
+  ignoreActions: ['check', 'raw_check', 'to_lower_case'],
   overrideAction: ({ valibotAction, jsonSchema }) => {
     if (valibotAction.type !== 'to_number') return undefined
     const { type, pattern, ...annotations } = jsonSchema

@@ -29,6 +29,10 @@ export interface Route {
   idempotent?: boolean
   /** Internal functions (by folder name) the operation invokes with Lambda Invoke. */
   invokes?: readonly string[]
+  /** Whether the function is told the ARNs of the roles that assume customers' roles (`ASSUMING_ROLE_ARNS`). */
+  namesAssumingRoles?: boolean
+  /** Whether the function assumes customers' IAM roles (`ecr` credentials by role). */
+  assumesCustomerRoles?: boolean
 }
 
 /**
@@ -115,6 +119,18 @@ export const routes = {
     hasBody: false,
     credentialActions: ['dynamodb:GetItem'],
     secretsKey: 'none',
+  },
+  getExternalId: {
+    operationId: 'getDockerRegistryExternalId',
+    method: 'GET',
+    // a fixed segment beside {id}: API Gateway (and the local gateway) match it first
+    path: '/v3/docker-registries/external-id',
+    functionName: 'get-external-id',
+    permission: 'docker_registries:read',
+    hasBody: false,
+    credentialActions: [],
+    secretsKey: 'none',
+    namesAssumingRoles: true,
   },
   getOpenApiDocument: {
     operationId: 'getOpenApiDocument',

@@ -1,6 +1,6 @@
-import { createEcrTokenExchanger } from '../adapters/ecr-token-exchanger.ts'
 import { createRegistryVerifier } from '../adapters/registry-verifier.ts'
 import type { RegistryVerifier, VerificationPorts } from '../domain/verify-credential.ts'
+import { credentialExchanger } from './credential-exchange.ts'
 
 // deployed stages never set these: registries are reached over https on public addresses only.
 // the local stack sets both, so a registry on the developer's loopback can be checked.
@@ -24,5 +24,6 @@ const registryVerifier: RegistryVerifier = {
 /** The container's verification ports. */
 export const verificationPorts: VerificationPorts = {
   verifier: registryVerifier,
-  ecrTokens: createEcrTokenExchanger(),
+  // the same exchanger as resolve, but never its cache: a check is of the credential as it is now
+  exchanger: credentialExchanger,
 }

@@ -95,6 +95,29 @@ describe('ApiStack', () => {
       }
     })
 
+    it('tells the ExternalId function the internal resolve and verifier roles, by their fixed names', () => {
+      const variables = (
+        functionProperties(routes.getExternalId).Environment as { Variables: Record<string, unknown> }
+      ).Variables
+      const prefix = synthesized.stacks.settings.stackNamePrefix
+      const arns = JSON.stringify(variables.ASSUMING_ROLE_ARNS)
+
+      expect(arns).toContain(`:role/${prefix}-resolve-docker-registry,arn:`)
+      expect(arns).toContain(`:role/${prefix}-credential-verifier`)
+      // the public verify function assumes nothing any more: the verifier does
+      expect(arns).not.toContain('verify-docker-registry')
+    })
+
+    it('never aims an exchange elsewhere: no function gets an endpoint override', () => {
+      for (const route of routeList) {
+        const variables = (functionProperties(route).Environment as { Variables: object }).Variables
+        expect(
+          Object.keys(variables).filter((name) => name.includes('ENDPOINT') || name.includes('OVERRIDE')),
+          route.functionName,
+        ).toEqual([])
+      }
+    })
+
     it('gives the OpenAPI document function no table', () => {
       const variables = (functionProperties(routes.getOpenApiDocument).Environment as { Variables: object })
         .Variables

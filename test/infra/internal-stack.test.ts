@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { RegistryFunction } from '../../infra/constructs/registry-function.ts'
 import { buildTestApp, type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
 import {
+  ASSUME_CUSTOMER_ROLES,
   BASELINE,
   COMPANIES_ONLY,
   type Grant,
@@ -277,7 +278,7 @@ describe('InternalStack', () => {
       ])
     })
 
-    it('may read credential items, decrypt registry secrets and stamp the last use, and nothing else', () => {
+    it("may read credential items, decrypt registry secrets, stamp the last use and assume other accounts' roles, and nothing else", () => {
       expect(grantsOf(synthesized.stacks.internal.resolver)).toEqual(
         sortGrants([
           ...BASELINE,
@@ -294,6 +295,7 @@ describe('InternalStack', () => {
             },
           },
           { action: 'kms:Decrypt', resource: 'secrets key', condition: SECRETS_ONLY },
+          ...ASSUME_CUSTOMER_ROLES,
         ]),
       )
     })
@@ -383,6 +385,7 @@ describe('InternalStack', () => {
             },
           },
           { action: 'kms:Decrypt', resource: 'secrets key', condition: SECRETS_ONLY },
+          ...ASSUME_CUSTOMER_ROLES,
         ]),
       )
     })

@@ -5,6 +5,7 @@ import { type Route, routeList, routes } from '../../shared/http/routes.ts'
 import { type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
 import {
   API_KEYS_ONLY,
+  ASSUME_CUSTOMER_ROLES,
   actionAllows,
   BASELINE,
   COMPANIES_ONLY,
@@ -57,6 +58,10 @@ const EXPECTED: Record<string, Grant[]> = {
   [routes.getDockerRegistryHealth.functionName]: [
     { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
     { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
+  ],
+  // the ExternalId comes from the caller's company alone: no data access at all
+  [routes.getExternalId.functionName]: [
+    { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
   ],
   [routes.getOpenApiDocument.functionName]: [],
 }

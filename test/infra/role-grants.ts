@@ -5,6 +5,33 @@ export interface Grant {
   action: string
   resource: string
   condition?: unknown
+  /** Present on the grants of a Deny statement only. */
+  effect?: 'Deny'
+}
+
+/** Where the roles that assume customers' ECR roles may and may not (this account's own roles). */
+export const ANY_ACCOUNTS_ROLES = "any account's roles"
+export const OWN_ACCOUNTS_ROLES = "this account's roles"
+
+/** The grants of a role that assumes customers' ECR roles, by the names above. */
+export const ASSUME_CUSTOMER_ROLES: Grant[] = [
+  { action: 'sts:AssumeRole', resource: ANY_ACCOUNTS_ROLES },
+  { action: 'sts:AssumeRole', resource: OWN_ACCOUNTS_ROLES, effect: 'Deny' },
+]
+
+/**
+ * Names the role patterns of {@link ASSUME_CUSTOMER_ROLES}, or undefined for any other resource,
+ * written out from the design: `arn:<partition>:iam::*:role/*` and the same in this account.
+ */
+export function roleResourceName(resource: unknown): string | undefined {
+  const text = JSON.stringify(resource)
+  const join = (account: unknown) =>
+    JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', account, ':role/*']] })
+  if (text === JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::*:role/*']] })) {
+    return ANY_ACCOUNTS_ROLES
+  }
+  if (text === join({ Ref: 'AWS::AccountId' })) return OWN_ACCOUNTS_ROLES
+  return undefined
 }
 
 /** An IAM policy statement as it appears in a template. */
@@ -48,9 +75,9 @@ export function roleStatements(template: Template, roleId: string): Statement[] 
 }
 
 /**
- * Every action a role is allowed, one grant per action and resource, with resources named by
- * `nameResource` so that expectations read like the design. Fails on any Deny statement: the
- * roles of this app only allow.
+ * Every action a role is allowed or denied, one grant per action and resource, with resources
+ * named by `nameResource` so that expectations read like the design. Deny grants carry
+ * `effect: 'Deny'`; a Deny with a condition fails, as none is modelled.
  */
 export function roleGrants(
   template: Template,
@@ -58,12 +85,16 @@ export function roleGrants(
   nameResource: (resource: unknown) => string,
 ): Grant[] {
   return roleStatements(template, roleId).flatMap((statement) => {
-    if (statement.Effect !== 'Allow') throw new Error(`role ${roleId} has a ${statement.Effect} statement`)
+    const deny = statement.Effect === 'Deny'
+    if (!deny && statement.Effect !== 'Allow')
+      throw new Error(`role ${roleId} has a ${statement.Effect} statement`)
+    if (deny && statement.Condition !== undefined) throw new Error(`role ${roleId} has a conditional Deny`)
     return list(statement.Action).flatMap((action) =>
       list(statement.Resource).map((resource) => ({
         action,
-        resource: nameResource(resource),
+        resource: roleResourceName(resource) ?? nameResource(resource),
         ...(statement.Condition === undefined ? {} : { condition: statement.Condition }),
+        ...(deny ? { effect: 'Deny' as const } : {}),
       })),
     )
   })

@@ -169,9 +169,9 @@ describe('POST /v3/docker-registries', () => {
     })
   })
 
-  it('refuses a body over 16 KiB with 413, storing nothing', async () => {
+  it('refuses a body over 32 KiB with 413, storing nothing', async () => {
     await expectNothingStored(async () => {
-      const response = await create({ ...validCreateBody, name: 'n'.repeat(17 * 1024) })
+      const response = await create({ ...validCreateBody, name: 'n'.repeat(33 * 1024) })
 
       expectSevallaError(response, 413, 'payload_too_large')
     })
@@ -270,7 +270,7 @@ describe('POST /v3/docker-registries secrecy', () => {
       responses.push(await create({ ...validCreateBody, username: '-bad-', secret: canary }))
       responses.push(await create(`{"secret": "${canary}", "name": `))
       responses.push(await create(`{"secret": "${canary}"}`, { headers: { 'content-type': 'text/plain' } }))
-      responses.push(await create({ secret: canary, name: 'n'.repeat(17 * 1024) }))
+      responses.push(await create({ secret: canary, name: 'n'.repeat(33 * 1024) }))
       responses.push(await create({ ...validCreateBody, secret: canary }, { key: 'rcs_bad' }))
     } finally {
       output.restore()

@@ -16,6 +16,11 @@ export interface InvalidCase {
   body: unknown
   /** The issue path the error must list (`''` for the body as a whole). */
   path: string
+  /**
+   * Refused for the credential's registry (a username its provider does not issue, a secret its
+   * username does not allow): a PATCH is checked against the stored registry by the update itself.
+   */
+  withRegistry?: true
 }
 
 /** Every boundary the contract draws, on the refusing side. */
@@ -30,12 +35,38 @@ export const invalidCreateBodies: InvalidCase[] = [
     title: 'username of 40 characters',
     body: { ...validCreateBody, username: 'u'.repeat(40) },
     path: 'username',
+    withRegistry: true,
   },
-  { title: 'username starting with "-"', body: { ...validCreateBody, username: '-user' }, path: 'username' },
-  { title: 'username starting with "."', body: { ...validCreateBody, username: '.user' }, path: 'username' },
-  { title: 'username ending with "_"', body: { ...validCreateBody, username: 'user_' }, path: 'username' },
-  { title: 'username ending with "-"', body: { ...validCreateBody, username: 'user-' }, path: 'username' },
-  { title: 'username with "@"', body: { ...validCreateBody, username: 'me@example.com' }, path: 'username' },
+  {
+    title: 'username starting with "-"',
+    body: { ...validCreateBody, username: '-user' },
+    path: 'username',
+    withRegistry: true,
+  },
+  {
+    title: 'username starting with "."',
+    body: { ...validCreateBody, username: '.user' },
+    path: 'username',
+    withRegistry: true,
+  },
+  {
+    title: 'username ending with "_"',
+    body: { ...validCreateBody, username: 'user_' },
+    path: 'username',
+    withRegistry: true,
+  },
+  {
+    title: 'username ending with "-"',
+    body: { ...validCreateBody, username: 'user-' },
+    path: 'username',
+    withRegistry: true,
+  },
+  {
+    title: 'username with "@"',
+    body: { ...validCreateBody, username: 'me@example.com' },
+    path: 'username',
+    withRegistry: true,
+  },
   { title: 'username with a space', body: { ...validCreateBody, username: 'my user' }, path: 'username' },
   {
     title: 'username with a non-ASCII letter',
@@ -44,16 +75,23 @@ export const invalidCreateBodies: InvalidCase[] = [
   },
   { title: 'username as a number', body: { ...validCreateBody, username: 1234 }, path: 'username' },
   { title: 'username missing', body: withoutUsername, path: 'username' },
-  { title: 'secret of 7 characters', body: { ...validCreateBody, secret: 's'.repeat(7) }, path: 'secret' },
+  {
+    title: 'secret of 7 characters',
+    body: { ...validCreateBody, secret: 's'.repeat(7) },
+    path: 'secret',
+    withRegistry: true,
+  },
   {
     title: 'secret of 129 characters',
     body: { ...validCreateBody, secret: 's'.repeat(129) },
     path: 'secret',
+    withRegistry: true,
   },
   {
     title: 'secret with a line break',
     body: { ...validCreateBody, secret: 'line\nbreak-secret' },
     path: 'secret',
+    withRegistry: true,
   },
   { title: 'secret as a number', body: { ...validCreateBody, secret: 12345678 }, path: 'secret' },
   { title: 'secret as an object', body: { ...validCreateBody, secret: { value: 'x' } }, path: 'secret' },

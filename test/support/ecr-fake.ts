@@ -1,6 +1,6 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type ServerResponse } from 'node:http'
 import { closeServer, listen } from '../../local/server-lifecycle.ts'
+import { parseAuthorization, signatureMatches } from './sigv4.ts'
 
 /**
  * A tiny server speaking ECR's JSON 1.1 protocol for GetAuthorizationToken, enough for the real
@@ -20,6 +20,8 @@ export interface EcrFakeRequest {
   service: string | undefined
   accessKeyId: string | undefined
   signatureValid: boolean
+  /** The session token sent with temporary (assumed-role) credentials, when one was. */
+  sessionToken?: string
 }
 
 /** An error the next request is answered with instead of a token. */
@@ -43,65 +45,6 @@ export interface EcrFake {
   /** Answers the next request with this error. */
   failNext(error: EcrFakeError): void
   close(): Promise<void>
-}
-
-const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex')
-const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest()
-
-interface ParsedAuthorization {
-  accessKeyId: string
-  date: string
-  region: string
-  service: string
-  signedHeaders: string[]
-  signature: string
-}
-
-const AUTHORIZATION_PATTERN =
-  /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/
-
-function parseAuthorization(header: string | undefined): ParsedAuthorization | undefined {
-  const match = header ? AUTHORIZATION_PATTERN.exec(header) : null
-  if (!match) return undefined
-  const [, accessKeyId = '', date = '', region = '', service = '', signedHeaders = '', signature = ''] = match
-  return { accessKeyId, date, region, service, signedHeaders: signedHeaders.split(';'), signature }
-}
-
-// sigv4 as AWS computes it on its side: canonical request, string to sign, derived key.
-function expectedSignature(
-  request: IncomingMessage,
-  body: Buffer,
-  auth: ParsedAuthorization,
-  secretAccessKey: string,
-): string {
-  const url = new URL(request.url ?? '/', 'http://fake')
-  const headerValue = (name: string) => {
-    const value = request.headers[name]
-    return (Array.isArray(value) ? value.join(',') : (value ?? '')).trim().replace(/\s+/g, ' ')
-  }
-  const canonicalHeaders = auth.signedHeaders.map((name) => `${name}:${headerValue(name)}\n`).join('')
-  const payloadHash = headerValue('x-amz-content-sha256') || sha256(body)
-  const canonicalRequest = [
-    request.method,
-    url.pathname,
-    [...url.searchParams].map(([key, value]) => `${key}=${value}`).join('&'),
-    canonicalHeaders,
-    auth.signedHeaders.join(';'),
-    payloadHash,
-  ].join('\n')
-  const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`
-  const stringToSign = ['AWS4-HMAC-SHA256', headerValue('x-amz-date'), scope, sha256(canonicalRequest)].join(
-    '\n',
-  )
-  const signingKey = hmac(
-    hmac(hmac(hmac(`AWS4${secretAccessKey}`, auth.date), auth.region), auth.service),
-    'aws4_request',
-  )
-  return createHmac('sha256', signingKey).update(stringToSign).digest('hex')
-}
-
-function signatureMatches(expected: string, received: string): boolean {
-  return expected.length === received.length && timingSafeEqual(Buffer.from(expected), Buffer.from(received))
 }
 
 function reply(response: ServerResponse, status: number, body: unknown): void {
@@ -128,15 +71,15 @@ export async function startEcrFake({ keyPairs, expiresAt }: EcrFakeOptions): Pro
       const auth = parseAuthorization(request.headers.authorization)
       const secret = auth ? keyPairs[auth.accessKeyId] : undefined
       const signatureValid =
-        auth !== undefined &&
-        secret !== undefined &&
-        signatureMatches(expectedSignature(request, body, auth, secret), auth.signature)
+        auth !== undefined && secret !== undefined && signatureMatches(request, body, auth, secret)
+      const sessionToken = request.headers['x-amz-security-token'] as string | undefined
       requests.push({
         target,
         region: auth?.region,
         service: auth?.service,
         accessKeyId: auth?.accessKeyId,
         signatureValid,
+        ...(sessionToken ? { sessionToken } : {}),
       })
 
       if (!auth)

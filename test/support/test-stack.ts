@@ -7,10 +7,14 @@ import { assertResponseMatchesOpenApi } from './openapi-validator.ts'
 // the operation a request reaches, by the route table's method and path template
 function operationOf(method: string, path: string): string | undefined {
   const pathname = `/v3${path.split('?')[0]}`
-  return routeList.find(
-    (route) =>
-      route.method === method && new RegExp(`^${route.path.replace(/\{\w+\}/g, '[^/]+')}$`).test(pathname),
-  )?.operationId
+  // a fixed segment wins over a {parameter}, as in API Gateway
+  const parameters = (route: (typeof routeList)[number]) => (route.path.match(/\{\w+\}/g) ?? []).length
+  return [...routeList]
+    .sort((a, b) => parameters(a) - parameters(b))
+    .find(
+      (route) =>
+        route.method === method && new RegExp(`^${route.path.replace(/\{\w+\}/g, '[^/]+')}$`).test(pathname),
+    )?.operationId
 }
 
 import { createDynamoApiKeyStore } from '../../shared/adapters/api-key-store.ts'

@@ -17,7 +17,12 @@ const REFERENCE_PATH = new URL('../fixtures/sevalla-v3-docker-registries.openapi
 const COMMITTED_PATH = new URL('../../shared/http/openapi.json', import.meta.url)
 
 /** What ours may add to the reference, and nothing else: the documented extensions. */
-const EXTRA_PATHS = ['/openapi.json', '/docker-registries/{id}/verify', '/docker-registries/{id}/health']
+const EXTRA_PATHS = [
+  '/openapi.json',
+  '/docker-registries/{id}/verify',
+  '/docker-registries/{id}/health',
+  '/docker-registries/external-id',
+]
 const ERROR_BODY_EXTENSIONS = ['data.issues', 'data.result']
 /** Optional query parameters ours adds to a reference operation (the `?verify=true` extension). */
 const EXTRA_OPTIONAL_PARAMETERS: Record<string, string[]> = {
@@ -29,6 +34,13 @@ const EXTRA_OPTIONAL_PARAMETERS: Record<string, string[]> = {
     'header:idempotency-key',
   ],
 }
+
+/**
+ * Request fields ours widens, as documented extensions: ours is `anyOf` of exactly the
+ * reference's constraint and one alternative described as an extension, so every value the
+ * reference accepts stays accepted.
+ */
+const WIDENED_REQUEST_FIELDS = ['username', 'secret']
 
 type Json = Record<string, any>
 type Mode = 'same' | 'narrower'
@@ -103,11 +115,35 @@ function schemaDifferences(
   extensions: readonly string[] = [],
   path: readonly string[] = [],
 ): string[] {
-  const mine = deref(oursDocument, ourSchema) ?? {}
+  let mine = deref(oursDocument, ourSchema) ?? {}
   const theirs = deref(reference, theirSchema) ?? {}
   const field = path.join('.').replaceAll('.[]', '[]')
   const at = (keyword: string) => `${where}${field ? ` ${field}` : ''}: ${keyword}`
   const differences: string[] = []
+  if (mode === 'same' && path.length === 0 && (mine.if !== undefined || mine.then !== undefined)) {
+    // the create body's one conditional: the reference's secret pattern unless it is a gcr key
+    const { if: condition, then, ...rest } = mine
+    const narrowsBack =
+      equal(then, { properties: { secret: { pattern: theirs.properties?.secret?.pattern } } }) &&
+      condition?.not?.properties?.registry?.const === 'gcr' &&
+      equal(condition?.not?.required, ['registry', 'username']) &&
+      Object.keys(condition ?? {}).length === 1
+    if (!narrowsBack)
+      differences.push(`${at('if')} is not the reference's secret pattern for all but gcr keys`)
+    mine = rest
+  }
+  if (mode === 'same' && mine.anyOf !== undefined && WIDENED_REQUEST_FIELDS.includes(field)) {
+    const [contract, extension, ...more] = mine.anyOf as Json[]
+    const widening =
+      more.length === 0 &&
+      equal(contract, { pattern: theirs.pattern }) &&
+      typeof extension?.description === 'string' &&
+      extension.description.startsWith('Extension:')
+    if (!widening) differences.push(`${at('anyOf')} is not the reference's pattern or one extension`)
+    const { anyOf: _, ...rest } = mine
+    // a pattern beside the anyOf would apply as well, so it is compared as it stands
+    mine = { ...rest, pattern: rest.pattern ?? contract?.pattern }
+  }
   const differ = (keyword: string) =>
     differences.push(
       `${at(keyword)} is ${show(mine[keyword])} in ours, ${show(theirs[keyword])} in the reference`,
@@ -369,6 +405,59 @@ describe('the comparison with the reference', () => {
     expect(requestBodyDifferences(document, 'POST /docker-registries')).toEqual([
       expect.stringContaining('username: pattern'),
     ])
+  })
+
+  it('allows the documented username widening: the reference pattern or the extension', () => {
+    const username = ours.components.schemas.CreateDockerRegistryInput.properties.username
+
+    expect(username.anyOf[0]).toEqual({
+      pattern:
+        reference.paths['/docker-registries'].post.requestBody.content['application/json'].schema.properties
+          .username.pattern,
+    })
+  })
+
+  it('notices a widening that no longer keeps the reference pattern', () => {
+    const document = mutated((d) => {
+      d.components.schemas.CreateDockerRegistryInput.properties.username.anyOf[0].pattern = '^[a-z]+$'
+    })
+
+    expect(requestBodyDifferences(document, 'POST /docker-registries')).toContainEqual(
+      expect.stringContaining('username: anyOf'),
+    )
+  })
+
+  it('notices a widening of a field that is not documented as widened', () => {
+    const document = mutated((d) => {
+      const name = d.components.schemas.CreateDockerRegistryInput.properties.name
+      name.anyOf = [{ minLength: 1 }, { description: 'Extension: anything' }]
+    })
+
+    expect(requestBodyDifferences(document, 'POST /docker-registries')).toContainEqual(
+      expect.stringContaining('name: anyOf'),
+    )
+  })
+
+  it('notices a body conditional that does not give back the reference secret pattern', () => {
+    const document = mutated((d) => {
+      d.components.schemas.CreateDockerRegistryInput.then.properties.secret.pattern = '^.{8,4096}$'
+    })
+
+    expect(requestBodyDifferences(document, 'POST /docker-registries')).toContainEqual(
+      expect.stringContaining(': if is not'),
+    )
+  })
+
+  it('notices a second extension alternative', () => {
+    const document = mutated((d) => {
+      d.components.schemas.UpdateDockerRegistryInput.properties.secret.anyOf.push({
+        description: 'Extension: more',
+      })
+    })
+
+    expect(requestBodyDifferences(document, 'PATCH /docker-registries/{id}')).toContainEqual(
+      expect.stringContaining('secret: anyOf'),
+    )
   })
 
   it('notices a changed parameter default', () => {

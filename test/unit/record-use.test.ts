@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { LastUse } from '../../shared/domain/credential-health.ts'
 import { DependencyUnavailableError } from '../../shared/domain/errors.ts'
+import { createLoginCache } from '../../shared/domain/login-cache.ts'
 import type { StoredCredential } from '../../shared/domain/ports.ts'
 import { createResolveAndRecordUse, USE_STAMP_INTERVAL_MS } from '../../shared/domain/record-use.ts'
 import { fixedClock, InMemoryCredentialStore } from '../support/fakes.ts'
@@ -46,7 +47,8 @@ function fixture(recordUse?: (use: LastUse) => Promise<boolean>) {
         return new TextDecoder().decode(secret.ciphertext)
       },
     },
-    ecrTokens: { exchange: async () => Promise.reject(new Error('not used')) },
+    exchanger: { exchange: async () => Promise.reject(new Error('not used')) },
+    logins: createLoginCache(clock),
     usage: {
       async recordUse(companyId, id, use, staleBefore) {
         order.push('stamped')

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { RegistryProvider } from '../../shared/domain/docker-registry.ts'
 import { DependencyUnavailableError } from '../../shared/domain/errors.ts'
+import { createLoginCache } from '../../shared/domain/login-cache.ts'
 import type {
   CredentialStore,
   SealedSecret,
@@ -9,14 +10,16 @@ import type {
   StoredCredential,
 } from '../../shared/domain/ports.ts'
 import {
-  type EcrToken,
-  type EcrTokenExchanger,
-  type EcrTokenRequest,
   invocationIds,
   RegistryCredentialsRejectedError,
   type ResolveCredentialResult,
   resolveCredential,
 } from '../../shared/domain/resolve-credential.ts'
+import type {
+  CredentialExchanger,
+  ExchangeRequest,
+  ShortLivedLogin,
+} from '../../shared/domain/short-lived-credentials.ts'
 
 const COMPANY_ID = '0c6a6c9e-5d2b-4c1f-9f57-3c1bb6a1d001'
 const OTHER_COMPANY_ID = '7d1f0b6a-3e2c-4a8b-9c5d-2e4f6a8b0c12'
@@ -83,13 +86,14 @@ class FakeStore implements CredentialStore {
 }
 
 /** An ECR that hands out a token per region, or fails as told. */
-class FakeEcr implements EcrTokenExchanger {
-  readonly requests: EcrTokenRequest[] = []
+class FakeEcr implements CredentialExchanger {
+  readonly requests: ExchangeRequest[] = []
   failure: Error | undefined
 
-  async exchange(request: EcrTokenRequest): Promise<EcrToken> {
+  async exchange(request: ExchangeRequest): Promise<ShortLivedLogin> {
     this.requests.push(request)
     if (this.failure) throw this.failure
+    if (request.kind === 'googleKey') throw new Error('not an ECR request')
     return { username: 'AWS', password: `ecr-token-${request.region}`, expiresAt: ECR_EXPIRES_AT }
   }
 }
@@ -111,7 +115,9 @@ function setup(registry: RegistryProvider = 'dockerHub', registryHost?: string) 
     ...(registryHost ? { registryHost } : {}),
     secret: envelope.seal(secret, { companyId: COMPANY_ID, credentialId: CREDENTIAL_ID }),
   })
-  return { ports: { store, opener: envelope, ecrTokens: ecr }, envelope, store, ecr }
+  // the tokens expire in 2025: the cache's clock is well before that
+  const logins = createLoginCache(() => new Date('2025-01-30T10:00:00.000Z'))
+  return { ports: { store, opener: envelope, exchanger: ecr, logins }, envelope, store, ecr }
 }
 
 const invocation = (image: string, overrides: Record<string, unknown> = {}) => ({
@@ -260,7 +266,12 @@ describe('resolveCredential', () => {
         expires_at: '2025-01-30T22:00:00.000Z',
       },
       requests: [
-        { region: 'eu-west-1', accessKeyId: ECR_ACCESS_KEY_ID, secretAccessKey: ECR_SECRET_ACCESS_KEY },
+        {
+          kind: 'ecrKeyPair',
+          region: 'eu-west-1',
+          accessKeyId: ECR_ACCESS_KEY_ID,
+          secretAccessKey: ECR_SECRET_ACCESS_KEY,
+        },
       ],
     })
   })

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { DependencyUnavailableError, InvalidInputError } from '../../shared/domain/errors.ts'
 import { pinnableHost } from '../../shared/domain/registry-host.ts'
-import type { EcrTokenRequest } from '../../shared/domain/resolve-credential.ts'
-import { RegistryCredentialsRejectedError } from '../../shared/domain/resolve-credential.ts'
+import {
+  type ExchangeRequest,
+  externalIdFor,
+  RegistryCredentialsRejectedError,
+} from '../../shared/domain/short-lived-credentials.ts'
 import {
   checkRegistryCredentials,
   createVerifiedDockerRegistry,
@@ -12,6 +15,7 @@ import {
   verificationTarget,
 } from '../../shared/domain/verify-credential.ts'
 import { fixedClock, InMemoryCredentialStore, RecordingSealer, sequentialIds } from '../support/fakes.ts'
+import { testServiceAccountKey } from '../support/service-account-key.ts'
 
 function recordingVerifier(status: 'ok' | 'auth_denied' = 'ok') {
   const calls: Parameters<RegistryVerifier['verify']>[0][] = []
@@ -24,19 +28,22 @@ function recordingVerifier(status: 'ok' | 'auth_denied' = 'ok') {
   return { verifier, calls }
 }
 
-function ecrTokens(outcome: 'ok' | Error = 'ok') {
-  const requests: EcrTokenRequest[] = []
+function recordingExchanger(outcome: 'ok' | Error = 'ok') {
+  const requests: ExchangeRequest[] = []
   return {
     requests,
-    ecrTokens: {
-      async exchange(request: EcrTokenRequest) {
+    exchanger: {
+      async exchange(request: ExchangeRequest) {
         requests.push(request)
         if (outcome instanceof Error) throw outcome
-        return { username: 'AWS', password: 'token', expiresAt: new Date() }
+        const username = request.kind === 'googleKey' ? 'oauth2accesstoken' : 'AWS'
+        return { username, password: 'token', expiresAt: new Date() }
       },
     },
   }
 }
+
+const COMPANY = '11111111-1111-4111-8111-111111111111'
 
 describe('verificationHost', () => {
   it.each([
@@ -71,10 +78,11 @@ describe('pinnableHost', () => {
 describe('checkRegistryCredentials', () => {
   it('checks an ECR key pair by exchanging it in the host region, without calling the registry', async () => {
     const { verifier, calls } = recordingVerifier()
-    const { ecrTokens: exchanger, requests } = ecrTokens()
+    const { exchanger, requests } = recordingExchanger()
 
     const result = await checkRegistryCredentials(
-      { verifier, ecrTokens: exchanger },
+      { verifier, exchanger },
+      COMPANY,
       'ecr',
       '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
       'AKIAIOSFODNN7EXAMPLE',
@@ -83,7 +91,12 @@ describe('checkRegistryCredentials', () => {
 
     expect(result.status).toBe('ok')
     expect(requests).toEqual([
-      { region: 'eu-west-1', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'secret-access-key' },
+      {
+        kind: 'ecrKeyPair',
+        region: 'eu-west-1',
+        accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+        secretAccessKey: 'secret-access-key',
+      },
     ])
     expect(calls).toEqual([])
   })
@@ -93,7 +106,8 @@ describe('checkRegistryCredentials', () => {
     [new DependencyUnavailableError('ECR', 1), 'registry_error'],
   ])('maps a failed ECR exchange (%s) to %s', async (error, status) => {
     const result = await checkRegistryCredentials(
-      { verifier: recordingVerifier().verifier, ecrTokens: ecrTokens(error).ecrTokens },
+      { verifier: recordingVerifier().verifier, exchanger: recordingExchanger(error).exchanger },
+      COMPANY,
       'ecr',
       '123456789012.dkr.ecr.eu-west-1.amazonaws.com',
       'AKIAIOSFODNN7EXAMPLE',
@@ -108,7 +122,8 @@ describe('checkRegistryCredentials', () => {
     const { verifier, calls } = recordingVerifier()
 
     await checkRegistryCredentials(
-      { verifier, ecrTokens: ecrTokens().ecrTokens },
+      { verifier, exchanger: recordingExchanger().exchanger },
+      COMPANY,
       'github',
       'ghcr.io',
       'me',
@@ -116,6 +131,80 @@ describe('checkRegistryCredentials', () => {
     )
 
     expect(calls).toEqual([{ registryHost: 'ghcr.io', username: 'me', password: 'pw' }])
+  })
+
+  it("checks an ECR role by assuming it with the company's ExternalId, without calling the registry", async () => {
+    const { verifier, calls } = recordingVerifier()
+    const { exchanger, requests } = recordingExchanger()
+    const roleArn = 'arn:aws:iam::123456789012:role/ecr-pull'
+
+    const result = await checkRegistryCredentials(
+      { verifier, exchanger },
+      COMPANY,
+      'ecr',
+      '123456789012.dkr.ecr.us-east-2.amazonaws.com',
+      'assume-role',
+      roleArn,
+    )
+
+    expect({ result: result.status, requests, calls }).toEqual({
+      result: 'ok',
+      requests: [{ kind: 'ecrRole', region: 'us-east-2', roleArn, externalId: externalIdFor(COMPANY) }],
+      calls: [],
+    })
+  })
+
+  it('reports why a role was refused, in the words of the exchange', async () => {
+    const refusal = new RegistryCredentialsRejectedError(
+      'The role trusts this service without requiring your ExternalId.',
+    )
+
+    const result = await checkRegistryCredentials(
+      { verifier: recordingVerifier().verifier, exchanger: recordingExchanger(refusal).exchanger },
+      COMPANY,
+      'ecr',
+      '123456789012.dkr.ecr.us-east-2.amazonaws.com',
+      'assume-role',
+      'arn:aws:iam::123456789012:role/ecr-pull',
+    )
+
+    expect(result).toEqual({ status: 'auth_denied', message: refusal.message })
+  })
+
+  it('checks a Google key by exchanging it and presenting the access token to the registry', async () => {
+    const { verifier, calls } = recordingVerifier()
+    const { exchanger, requests } = recordingExchanger()
+    const key = testServiceAccountKey()
+
+    const result = await checkRegistryCredentials(
+      { verifier, exchanger },
+      COMPANY,
+      'gcr',
+      'europe-docker.pkg.dev',
+      '_json_key',
+      key.json,
+    )
+
+    expect({ result: result.status, kinds: requests.map((request) => request.kind), calls }).toEqual({
+      result: 'ok',
+      kinds: ['googleKey'],
+      calls: [{ registryHost: 'europe-docker.pkg.dev', username: 'oauth2accesstoken', password: 'token' }],
+    })
+  })
+
+  it('reports what the registry says of a Google access token it refuses', async () => {
+    const { verifier } = recordingVerifier('auth_denied')
+
+    const result = await checkRegistryCredentials(
+      { verifier, exchanger: recordingExchanger().exchanger },
+      COMPANY,
+      'gcr',
+      'gcr.io',
+      '_json_key',
+      testServiceAccountKey().json,
+    )
+
+    expect(result.status).toBe('auth_denied')
   })
 })
 
@@ -130,7 +219,7 @@ describe('createVerifiedDockerRegistry', () => {
       clock: fixedClock(),
       newId: sequentialIds(),
       verifier: recordingVerifier('ok').verifier,
-      ecrTokens: ecrTokens().ecrTokens,
+      exchanger: recordingExchanger().exchanger,
     }
 
     await createVerifiedDockerRegistry(ports, '11111111-1111-4111-8111-111111111111', input, undefined)
@@ -147,7 +236,7 @@ describe('createVerifiedDockerRegistry', () => {
       clock: fixedClock(),
       newId: sequentialIds(),
       verifier: recordingVerifier('auth_denied').verifier,
-      ecrTokens: ecrTokens().ecrTokens,
+      exchanger: recordingExchanger().exchanger,
     }
 
     await expect(
@@ -215,20 +304,32 @@ describe('verificationTarget', () => {
 describe('checkRegistryCredentials with an image', () => {
   it('checks the pull of an ecr image with the exchanged registry token', async () => {
     const { verifier, calls } = recordingVerifier('ok')
-    const tokens = ecrTokens()
+    const { exchanger, requests } = recordingExchanger()
     const host = '123456789012.dkr.ecr.eu-west-1.amazonaws.com'
     const image = { repository: 'app', reference: '1' }
 
+    await checkRegistryCredentials({ verifier, exchanger }, COMPANY, 'ecr', host, 'AKIA', 'secret', image)
+
+    expect(requests).toHaveLength(1)
+    expect(calls).toEqual([{ registryHost: host, username: 'AWS', password: 'token', image }])
+  })
+
+  it('checks the image directly with the stored login where nothing is exchanged', async () => {
+    const { verifier, calls } = recordingVerifier('ok')
+    const { exchanger, requests } = recordingExchanger()
+    const image = { repository: 'acme/api', reference: '1' }
+
     await checkRegistryCredentials(
-      { verifier, ecrTokens: tokens.ecrTokens },
-      'ecr',
-      host,
-      'AKIA',
-      'secret',
+      { verifier, exchanger },
+      COMPANY,
+      'github',
+      'ghcr.io',
+      'octocat',
+      'ghp_x',
       image,
     )
 
-    expect(tokens.requests).toEqual([{ region: 'eu-west-1', accessKeyId: 'AKIA', secretAccessKey: 'secret' }])
-    expect(calls).toEqual([{ registryHost: host, username: 'AWS', password: 'token', image }])
+    expect(requests).toEqual([])
+    expect(calls).toEqual([{ registryHost: 'ghcr.io', username: 'octocat', password: 'ghp_x', image }])
   })
 })

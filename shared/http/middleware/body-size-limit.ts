@@ -2,8 +2,11 @@ import type { MiddlewareObj } from '@middy/core'
 import type { APIGatewayProxyEvent } from 'aws-lambda'
 import { RequestBodyTooLargeError } from '../error-response.ts'
 
-/** The largest body the API reads: ample for any valid credential, far below API Gateway's 10 MB. */
-export const MAX_BODY_BYTES = 16 * 1024
+/**
+ * The largest body the API reads: twice the longest secret (a 16 KiB service-account key, whose
+ * line breaks and quotes JSON escapes), far below API Gateway's 10 MB.
+ */
+export const MAX_BODY_BYTES = 32 * 1024
 
 /** Rejects bodies over `maxBytes` (decoded size) before anything parses them. */
 export function bodySizeLimit({ maxBytes = MAX_BODY_BYTES } = {}): MiddlewareObj<APIGatewayProxyEvent> {
