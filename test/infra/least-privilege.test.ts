@@ -5,7 +5,6 @@ import { type Route, routeList, routes } from '../../shared/http/routes.ts'
 import { type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
 import {
   API_KEYS_ONLY,
-  ASSUME_CUSTOMER_ROLES,
   actionAllows,
   BASELINE,
   COMPANIES_ONLY,
