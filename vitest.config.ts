@@ -13,7 +13,8 @@ export default defineConfig({
     // integration files each start their own local stack on ephemeral ports
     fileParallelism: true,
     // the functions' logger: quiet in tests, raised by the tests that inspect log output
-    env: { POWERTOOLS_LOG_LEVEL: 'WARN' },
+    // and their metrics off (test/integration/metrics.test.ts turns them on and reads them)
+    env: { POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
     // `npm run bench`: each benchmark runs beside a baseline measured in the same run
     benchmark: { include: ['test/bench/**/*.bench.ts'] },
   },

@@ -27,7 +27,9 @@ import type { IKey } from 'aws-cdk-lib/aws-kms'
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { Construct } from 'constructs'
 import { GATEWAY_ERRORS, gatewayErrorTemplate } from '../shared/http/gateway-errors.ts'
+import type { RateLimit } from '../shared/http/rate-limit.ts'
 import type { Route } from '../shared/http/routes.ts'
+import { ApiWebAcl } from './constructs/api-web-acl.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
 import {
   acknowledgeCustomerRoleWildcard,
@@ -57,13 +59,19 @@ export interface ApiStackProps extends StackProps {
   readonly throttlingRateLimit: number
   /** Burst of requests the stage accepts above the rate. */
   readonly throttlingBurstLimit: number
+  /** The web ACL's per-API-key rate limit. */
+  readonly rateLimitPerKey: RateLimit
+  /** The web ACL's per-IP limit over the same window; above the per-key limit. */
+  readonly rateLimitPerIp: number
   /** Retention of the access log and of every function's log group. */
   readonly logRetention: RetentionDays
   /** `POWERTOOLS_LOG_LEVEL` of every function. */
   readonly logLevel: string
   /** `POWERTOOLS_SERVICE_NAME` of every function. */
   readonly serviceName: string
-  /** Prefix of the fixed names of the internal functions the routes invoke. */
+  /** `POWERTOOLS_METRICS_NAMESPACE` of every function: where their EMF metrics go. */
+  readonly metricsNamespace: string
+  /** Prefix of the fixed names of the internal functions the routes invoke and the decrypting roles. */
   readonly stackNamePrefix: string
   /**
    * Folder holding one sub-folder per function, each with a `handler.ts`.
@@ -89,6 +97,8 @@ export class ApiStack extends Stack {
   readonly api: RestApi
   /** The function of each route, by `functionName`. */
   readonly functions: ReadonlyMap<string, RegistryFunction>
+  /** The web ACL of the stage: per-key and per-IP rate limits, AWS managed rules. */
+  readonly webAcl: ApiWebAcl
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props)
@@ -149,6 +159,13 @@ export class ApiStack extends Stack {
     }
     this.functions = functions
 
+    this.webAcl = new ApiWebAcl(this, 'WebAcl', {
+      name: `${props.stackNamePrefix}-api`,
+      stage: this.api.deploymentStage,
+      perKey: props.rateLimitPerKey,
+      perIpLimit: props.rateLimitPerIp,
+    })
+
     this.acknowledgeFindings()
 
     new CfnOutput(this, 'ApiUrl', {
@@ -177,6 +194,7 @@ export class ApiStack extends Stack {
       entry: join(functionsDir, route.functionName, 'handler.ts'),
       description: `${route.method} ${route.path}`,
       serviceName: props.serviceName,
+      metricsNamespace: props.metricsNamespace,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       environment,
@@ -224,12 +242,6 @@ export class ApiStack extends Stack {
           'Each function validates path, query and body against the shared valibot schemas and answers ' +
           'with the Sevalla error body listing every failing field; a gateway validator would answer ' +
           'first, in another shape.',
-      },
-      {
-        id: 'AwsSolutions-APIG3',
-        reason:
-          'No WAF web ACL yet: the API serves API clients only, every request needs an API key, and the ' +
-          'stage is throttled; attaching the web ACL of the platform is a deployment decision outside this stack.',
       },
     )
     const cloudWatchRole = this.api.node.tryFindChild('CloudWatchRole')

@@ -1,7 +1,6 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ArnFormat, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib'
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch'
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb'
 import { EventBus } from 'aws-cdk-lib/aws-events'
 import { Effect, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
@@ -115,6 +114,8 @@ export interface InternalStackProps extends StackProps {
   readonly logLevel: string
   /** `POWERTOOLS_SERVICE_NAME` of every function. */
   readonly serviceName: string
+  /** `POWERTOOLS_METRICS_NAMESPACE` of every function: where their EMF metrics go. */
+  readonly metricsNamespace: string
   /**
    * Minutes between two scheduled health runs.
    * @default 1440 (daily)
@@ -165,6 +166,7 @@ export class InternalStack extends Stack {
     const functionsDir = props.functionsDir ?? FUNCTIONS_DIR
     const functionDefaults = {
       serviceName: props.serviceName,
+      metricsNamespace: props.metricsNamespace,
       logLevel: props.logLevel,
       logRetention: props.logRetention,
     }
@@ -242,18 +244,7 @@ export class InternalStack extends Stack {
       ],
     })
 
-    // any dead letter is an event the consumers did not get: somebody has to replay it from the
-    // stream (within its 24 hours) or from the table. The platform attaches the action.
-    new Alarm(this, 'PublishFailuresAlarm', {
-      alarmDescription:
-        'Credential change events were dead-lettered: replay the batch from the table stream using ' +
-        'the shard and sequence numbers in the message.',
-      metric: this.publishFailures.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    })
+    // any dead letter is an event the consumers did not get: the monitoring stack alarms on it.
 
     this.resolver = new RegistryFunction(this, 'ResolveDockerRegistry', {
       ...functionDefaults,

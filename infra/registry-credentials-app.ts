@@ -1,9 +1,11 @@
 import { type App, Validations } from 'aws-cdk-lib'
 import { AwsSolutionsChecks } from 'cdk-nag'
 import { routeList } from '../shared/http/routes.ts'
+import { INTERNAL_OPERATIONS } from '../shared/runtime/metrics.ts'
 import { ApiStack } from './api-stack.ts'
 import { InternalStack } from './internal-stack.ts'
-import { DECRYPTING_FUNCTION_NAMES, decryptingRoleName } from './route-permissions.ts'
+import { MonitoringStack } from './monitoring-stack.ts'
+import { DECRYPTING_FUNCTION_NAMES, decryptingRoleName, routeUsesSecretsKey } from './route-permissions.ts'
 import { type ResolvedStageSettings, stageSettingsFromContext } from './stage-settings.ts'
 import { StatefulStack } from './stateful-stack.ts'
 
@@ -17,6 +19,8 @@ export interface RegistryCredentialsStacks {
   readonly api: ApiStack
   /** What the platform uses: change events (bus, stream publisher) and the resolve function. */
   readonly internal: InternalStack
+  /** Alarms on every failure mode into one topic, and the dashboard. */
+  readonly monitoring: MonitoringStack
 }
 
 /**
@@ -26,6 +30,8 @@ export interface RegistryCredentialsStacks {
 export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks {
   const settings = stageSettingsFromContext(app)
   const tags = { service: settings.serviceName, stage: settings.stage }
+  // one namespace per stage: two stages in one account never mix their metrics or alarms
+  const metricsNamespace = settings.stackNamePrefix
 
   const stateful = new StatefulStack(app, 'Stateful', {
     stackName: `${settings.stackNamePrefix}-stateful`,
@@ -47,9 +53,12 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     apiStageName: settings.apiStageName,
     throttlingRateLimit: settings.throttlingRateLimit,
     throttlingBurstLimit: settings.throttlingBurstLimit,
+    rateLimitPerKey: { limit: settings.rateLimitPerKey, windowSeconds: settings.rateLimitWindowSeconds },
+    rateLimitPerIp: settings.rateLimitPerIp,
     logRetention: settings.logRetention,
     logLevel: settings.logLevel,
     serviceName: settings.serviceName,
+    metricsNamespace,
     stackNamePrefix: settings.stackNamePrefix,
   })
 
@@ -66,8 +75,41 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     serviceName: settings.serviceName,
     healthCheckIntervalMinutes: settings.healthCheckIntervalMinutes,
     healthChecksPerHostPerSecond: settings.healthChecksPerHostPerSecond,
+    metricsNamespace,
+  })
+
+  const monitoring = new MonitoringStack(app, 'Monitoring', {
+    stackName: `${settings.stackNamePrefix}-monitoring`,
+    description: 'Registry credentials: alarms, their SNS topic and the dashboard',
+    tags,
+    stackNamePrefix: settings.stackNamePrefix,
+    serviceName: settings.serviceName,
+    metricsNamespace,
+    ...(settings.alarmTopicArn === undefined ? {} : { alarmTopicArn: settings.alarmTopicArn }),
+    api: api.api,
+    apiStageName: settings.apiStageName,
+    webAcl: api.webAcl.webAcl,
+    table: stateful.table,
+    functions: [
+      ...routeList.map((route) => {
+        const registryFunction = api.functions.get(route.functionName)
+        if (!registryFunction) throw new Error(`no function for ${route.functionName}`)
+        return {
+          operation: route.operationId,
+          function: registryFunction.function,
+          usesKms: routeUsesSecretsKey(route),
+        }
+      }),
+      { operation: INTERNAL_OPERATIONS.resolve, function: internal.resolver.function, usesKms: true },
+      { operation: INTERNAL_OPERATIONS.publish, function: internal.publisher.function, usesKms: false },
+      { operation: INTERNAL_OPERATIONS.verifier, function: internal.verifier.function, usesKms: true },
+      { operation: INTERNAL_OPERATIONS.healthCheck, function: internal.healthCheck.function, usesKms: false },
+    ],
+    publisher: internal.publisher.function,
+    resolver: internal.resolver.function,
+    publishFailures: internal.publishFailures,
   })
 
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app))
-  return { settings, stateful, api, internal }
+  return { settings, stateful, api, internal, monitoring }
 }

@@ -28,6 +28,29 @@ export interface StageSettings {
    */
   readonly throttlingBurstLimit?: number
   /**
+   * Requests one API key (one `Authorization` header value) may make per
+   * {@link rateLimitWindowSeconds} before the web ACL answers 429; at least 10 (WAF's minimum).
+   * @default 600
+   */
+  readonly rateLimitPerKey?: number
+  /**
+   * Requests one source IP may make per {@link rateLimitWindowSeconds}, whatever key it sends;
+   * above the per-key limit, so one key alone never trips it.
+   * @default 3000
+   */
+  readonly rateLimitPerIp?: number
+  /**
+   * The window both rate limits count over, in seconds: 60, 120, 300 or 600 (what WAF offers).
+   * @default 60
+   */
+  readonly rateLimitWindowSeconds?: number
+  /**
+   * ARN of an existing SNS topic every alarm notifies; when absent the monitoring stack creates a
+   * KMS-encrypted topic and outputs its ARN.
+   * @default - a topic of the monitoring stack
+   */
+  readonly alarmTopicArn?: string
+  /**
    * Days the function and access logs are kept; one of the values CloudWatch Logs accepts.
    * @default 30
    */
@@ -58,7 +81,9 @@ export interface StageSettings {
 export type LogLevel = 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'
 
 /** A stage's settings with every default applied. */
-export interface ResolvedStageSettings extends Required<StageSettings> {
+export interface ResolvedStageSettings extends Required<Omit<StageSettings, 'alarmTopicArn'>> {
+  /** {@link StageSettings.alarmTopicArn}, absent when the stack creates its topic. */
+  readonly alarmTopicArn: string | undefined
   /** The stage's key in the `stages` context object. */
   readonly stage: string
   /** {@link StageSettings.logRetentionDays} as the CDK enum. */
@@ -77,12 +102,23 @@ export const STAGE_SETTING_KEYS: ReadonlySet<string> = new Set<string>([
   'eventBusName',
   'throttlingRateLimit',
   'throttlingBurstLimit',
+  'rateLimitPerKey',
+  'rateLimitPerIp',
+  'rateLimitWindowSeconds',
+  'alarmTopicArn',
   'logRetentionDays',
   'logLevel',
   'serviceName',
   'healthCheckIntervalMinutes',
   'healthChecksPerHostPerSecond',
 ])
+
+/** The evaluation windows a WAF rate-based rule accepts, in seconds. */
+export const RATE_LIMIT_WINDOWS_SECONDS: readonly number[] = [60, 120, 300, 600]
+
+/** WAF's bounds on a rate-based rule's limit. */
+const RATE_LIMIT_MIN = 10
+const RATE_LIMIT_MAX = 2_000_000_000
 
 /** Thrown when the `cdk.json` context does not describe a usable stage. */
 export class StageSettingsError extends Error {
@@ -139,10 +175,22 @@ export function resolveStageSettings(stage: string, raw: unknown): ResolvedStage
       `stages.${stage}.healthCheckIntervalMinutes must be an integer of at least 5`,
     )
   }
+  const rateLimits = resolveRateLimits(stage, raw)
+  const alarmTopicArn =
+    raw.alarmTopicArn === undefined
+      ? undefined
+      : requiredString(
+          stage,
+          raw,
+          'alarmTopicArn',
+          /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
+        )
   return {
     stage,
     healthCheckIntervalMinutes,
     healthChecksPerHostPerSecond: positiveNumber(stage, raw, 'healthChecksPerHostPerSecond', 2),
+    ...rateLimits,
+    alarmTopicArn,
     // at most 40 characters: the fixed names of the decrypting roles (`<prefix>-verify-docker-registry`)
     // must fit IAM's 64
     stackNamePrefix: requiredString(stage, raw, 'stackNamePrefix', /^[A-Za-z][A-Za-z0-9-]{0,39}$/),
@@ -160,6 +208,44 @@ export function resolveStageSettings(stage: string, raw: unknown): ResolvedStage
         ? 'registry-credentials'
         : requiredString(stage, raw, 'serviceName', /^[a-z][a-z0-9-]{0,62}$/),
   }
+}
+
+function integerInRange(stage: string, raw: Record<string, unknown>, key: string, fallback: number): number {
+  const value = raw[key] ?? fallback
+  if (
+    typeof value !== 'number' ||
+    !Number.isInteger(value) ||
+    value < RATE_LIMIT_MIN ||
+    value > RATE_LIMIT_MAX
+  ) {
+    throw new StageSettingsError(
+      `stages.${stage}.${key} must be an integer from ${RATE_LIMIT_MIN} to ${RATE_LIMIT_MAX}`,
+    )
+  }
+  return value
+}
+
+// the per-IP limit must stay above the per-key one: a single well-behaved key from one address
+// (a CI runner) must meet its own limit first, with the per-key 429 it can act on.
+function resolveRateLimits(
+  stage: string,
+  raw: Record<string, unknown>,
+): Pick<ResolvedStageSettings, 'rateLimitPerKey' | 'rateLimitPerIp' | 'rateLimitWindowSeconds'> {
+  const rateLimitPerKey = integerInRange(stage, raw, 'rateLimitPerKey', 600)
+  const rateLimitPerIp = integerInRange(stage, raw, 'rateLimitPerIp', 3000)
+  if (rateLimitPerIp <= rateLimitPerKey) {
+    throw new StageSettingsError(`stages.${stage}.rateLimitPerIp must be above rateLimitPerKey`)
+  }
+  const rateLimitWindowSeconds = raw.rateLimitWindowSeconds ?? 60
+  if (
+    typeof rateLimitWindowSeconds !== 'number' ||
+    !RATE_LIMIT_WINDOWS_SECONDS.includes(rateLimitWindowSeconds)
+  ) {
+    throw new StageSettingsError(
+      `stages.${stage}.rateLimitWindowSeconds must be one of ${RATE_LIMIT_WINDOWS_SECONDS.join(', ')}`,
+    )
+  }
+  return { rateLimitPerKey, rateLimitPerIp, rateLimitWindowSeconds }
 }
 
 /**

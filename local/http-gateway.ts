@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
 import { GATEWAY_ERROR_BY_TYPE, gatewayErrorBody } from '../shared/http/gateway-errors.ts'
+import { type RateLimit, rateLimitedBody } from '../shared/http/rate-limit.ts'
 import type { Route } from '../shared/http/routes.ts'
+import { createRateLimiter, type RateLimiter } from './rate-limiter.ts'
 import { closeServer, listen } from './server-lifecycle.ts'
 
 /** A Lambda proxy handler as the functions export it. */
@@ -152,6 +154,25 @@ function lambdaContext(route: Route, requestId: string): Context {
   }
 }
 
+// answers as the deployed web ACL's rate rules do (infra/constructs/api-web-acl.ts)
+function rateLimited(response: ServerResponse, retryAfterSeconds: number, requestId: string) {
+  response.writeHead(429, {
+    'content-type': 'application/json',
+    'retry-after': String(retryAfterSeconds),
+    'x-amzn-requestid': requestId,
+  })
+  response.end(JSON.stringify(rateLimitedBody()))
+}
+
+// like the web ACL's per-key rule: counted before routing, per raw Authorization header value;
+// a request without one is not counted (the deployed per-IP rule has no local counterpart: every
+// local client shares the loopback address).
+function checkRateLimit(limiter: RateLimiter | undefined, request: IncomingMessage) {
+  const authorization = request.headers.authorization
+  if (limiter === undefined || authorization === undefined) return { allowed: true } as const
+  return limiter.take(authorization, Date.now())
+}
+
 // the path only: a query string is the client's, and could hold anything
 function logWhenDone(
   request: IncomingMessage,
@@ -175,6 +196,8 @@ export interface HttpGatewayOptions {
   host?: string
   /** 0 picks a free port. */
   port?: number
+  /** Requests each API key may make per window, as the deployed web ACL allows; none when absent. */
+  rateLimit?: RateLimit
   /** Bodies over this are refused with 413; default API Gateway's 10 MB. */
   maxBodyBytes?: number
   /**
@@ -195,7 +218,8 @@ export interface HttpGateway {
 
 /**
  * Serves the route table the way API Gateway's Lambda proxy integration does: the same REST
- * (v1) proxy events, the same handlers, the 10 MB payload limit.
+ * (v1) proxy events, the same handlers, the 10 MB payload limit; with `rateLimit`, also the web
+ * ACL's per-key limit in front of it all.
  */
 export async function startHttpGateway({
   routes,
@@ -205,7 +229,9 @@ export async function startHttpGateway({
   maxBodyBytes = GATEWAY_MAX_BODY_BYTES,
   requestTimeoutMs = GATEWAY_REQUEST_TIMEOUT_MS,
   requestLog,
+  rateLimit,
 }: HttpGatewayOptions): Promise<HttpGateway> {
+  const limiter = rateLimit === undefined ? undefined : createRateLimiter(rateLimit)
   const serverOptions = {
     requestTimeout: requestTimeoutMs,
     headersTimeout: requestTimeoutMs,
@@ -216,6 +242,11 @@ export async function startHttpGateway({
     const requestId = randomUUID()
     if (requestLog) logWhenDone(request, response, requestId, requestLog)
     try {
+      const decision = checkRateLimit(limiter, request)
+      if (!decision.allowed) {
+        request.resume()
+        return rateLimited(response, decision.retryAfterSeconds, requestId)
+      }
       const url = new URL(request.url ?? '/', 'http://localhost')
       // as API Gateway matches: a fixed segment before a {parameter} (…/external-id before …/{id})
       const candidates = routes

@@ -4,11 +4,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { createDynamoApiKeyStore } from '../shared/adapters/api-key-store.ts'
 import { generateApiKey, hashApiKey, isWellFormedApiKey, permissionsFor } from '../shared/domain/api-key.ts'
+import type { RateLimit } from '../shared/http/rate-limit.ts'
 import { type Route, routeList } from '../shared/http/routes.ts'
 import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
 import { startLambdaInvokeStandIn } from './lambda-invoke-stand-in.ts'
+import { devStageRateLimit } from './rate-limit-settings.ts'
 import { LocalSettingError } from './settings.ts'
 
 /** Settings of the local stack; `npm start` reads them from the environment. */
@@ -27,6 +29,12 @@ export interface LocalStackOptions {
   /** Port of the Lambda Invoke API stand-in of the internal functions; 0 picks a free one. */
   lambdaPort?: number
   tableName?: string
+  /**
+   * Requests per API key per window the gateway accepts before answering 429, as the deployed web
+   * ACL does; `false` for none.
+   * @default the dev stage's limit in cdk.json (`npm start`: LOCAL_RATE_LIMIT / LOCAL_RATE_WINDOW_SECONDS)
+   */
+  rateLimit?: RateLimit | false
   /**
    * Test seam: given a service's real endpoint, returns the endpoint the functions should use
    * (a fault-injecting proxy in front of it, say). The stack's own setup uses the real one.
@@ -48,6 +56,8 @@ export interface LocalStack {
   gateway: HttpGateway
   /** The Lambda Invoke endpoint of the internal functions (verifier, health check, resolve). */
   lambdaEndpoint: string
+  /** The per-key limit the gateway enforces, or `false`. */
+  rateLimit: RateLimit | false
   close(): Promise<void>
 }
 
@@ -90,6 +100,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       'LOCAL_API_KEY must be rcs_ followed by 43 base64url characters',
     )
   }
+  // read before anything starts, so a cdk.json without the dev limit fails at once
+  const rateLimit = options.rateLimit ?? devStageRateLimit()
   if (dataDir) mkdirSync(dataDir, { recursive: true })
 
   const dynamoDb = await startDynamoDb({
@@ -114,6 +126,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     TABLE_NAME: tableName,
     SECRETS_KEY_ARN: secretsKeyArn,
     POWERTOOLS_SERVICE_NAME: 'registry-credentials-local',
+    // as Lambda sets it: the first invocation of each function is its cold start (metrics, logs)
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     // local only: verification may reach a registry on this machine's loopback, over plain http
     REGISTRY_VERIFY_ALLOW_HTTP: 'true',
     REGISTRY_VERIFY_ALLOW_LOOPBACK: 'true',
@@ -151,6 +165,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     loadHandler,
     host,
     port,
+    ...(rateLimit === false ? {} : { rateLimit }),
     ...(options.requestLog ? { requestLog: options.requestLog } : {}),
   })
 
@@ -164,6 +179,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     kms,
     gateway,
     lambdaEndpoint: lambda.endpoint,
+    rateLimit,
     async close() {
       await gateway.close()
       await lambda.close()

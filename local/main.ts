@@ -5,8 +5,9 @@ import { assertPortFree, LocalSettingError, listenError, localStackSettings } fr
  * `npm start`: the local stack on http://127.0.0.1:3000/v3. Settings: PORT, HOST,
  * LOCAL_DYNAMODB_PORT (default 8000), LOCAL_LAMBDA_PORT (default 3001: the internal functions'
  * Invoke API), LOCAL_DATA_DIR (keeps data across restarts),
- * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company). A setting a person
- * must fix ends the process with one line naming the variable, and exit code 2.
+ * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company), LOCAL_RATE_LIMIT
+ * and LOCAL_RATE_WINDOW_SECONDS (the per-key limit; default the dev stage's in cdk.json). A
+ * setting a person must fix ends the process with one line naming the variable, and exit code 2.
  */
 async function main(): Promise<void> {
   const settings = localStackSettings(process.env)
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
       `  KMS endpoint       ${stack.kms.endpoint}`,
       `  Lambda endpoint    ${stack.lambdaEndpoint} (credential-verifier, health-check, resolve-docker-registry)`,
       `  data               ${settings.dataDir ?? 'in memory (set LOCAL_DATA_DIR to keep it)'}`,
+      `  rate limit         ${stack.rateLimit === false ? 'none' : `${stack.rateLimit.limit} requests per API key per ${stack.rateLimit.windowSeconds} s`}`,
       '',
       `  try: curl -s ${stack.baseUrl}/docker-registries -H "Authorization: Bearer ${stack.apiKey}"`,
       '',

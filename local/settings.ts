@@ -2,6 +2,7 @@ import { createServer } from 'node:net'
 import { isWellFormedApiKey } from '../shared/domain/api-key.ts'
 import { UUID_PATTERN } from '../shared/domain/docker-registry.ts'
 import type { LocalStackOptions } from './local-stack.ts'
+import { devStageRateLimit } from './rate-limit-settings.ts'
 
 /**
  * A setting of the local stack a person has to fix: the message says what is wrong and names the
@@ -25,6 +26,15 @@ function portSetting(env: NodeJS.ProcessEnv, variable: string, fallback: number)
       variable,
       `${variable} must be a port number from 0 to 65535 (0 picks a free one)`,
     )
+  }
+  return Number(text)
+}
+
+function positiveIntegerSetting(env: NodeJS.ProcessEnv, variable: string, fallback: () => number): number {
+  const text = env[variable]
+  if (text === undefined || text === '') return fallback()
+  if (!/^\d{1,9}$/.test(text) || Number(text) < 1) {
+    throw new LocalSettingError(variable, `${variable} must be a whole number of at least 1`)
   }
   return Number(text)
 }
@@ -64,11 +74,21 @@ export function localStackSettings(
       'LOCAL_COMPANY_ID must be a UUID, e.g. 0195f1f6-8f5e-7000-8000-000000000001',
     )
   }
+  // the dev stage's per-key limit from cdk.json unless overridden
+  const rateLimit = {
+    limit: positiveIntegerSetting(env, 'LOCAL_RATE_LIMIT', () => devStageRateLimit().limit),
+    windowSeconds: positiveIntegerSetting(
+      env,
+      'LOCAL_RATE_WINDOW_SECONDS',
+      () => devStageRateLimit().windowSeconds,
+    ),
+  }
   return {
     host,
     port,
     dynamoDbPort,
     lambdaPort,
+    rateLimit,
     ...(env.LOCAL_DATA_DIR ? { dataDir: env.LOCAL_DATA_DIR } : {}),
     ...(apiKey ? { apiKey } : {}),
     ...(companyId ? { companyId } : {}),

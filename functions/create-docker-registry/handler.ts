@@ -8,14 +8,18 @@ import { routes } from '../../shared/http/routes.ts'
 import { apiKeys } from '../../shared/runtime/api-keys.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
 import { idempotencyGuard } from '../../shared/runtime/idempotency.ts'
+import { createMetrics } from '../../shared/runtime/metrics.ts'
+import { countIdempotentReplays, countVerificationResults } from '../../shared/runtime/observed-ports.ts'
 import { verificationPorts } from '../../shared/runtime/registry-verification.ts'
 import { secretSealer } from '../../shared/runtime/secret-sealer.ts'
 
+const metrics = createMetrics(routes.createDockerRegistry.operationId)
+
 const ports = {
-  ...verificationPorts,
+  ...countVerificationResults(verificationPorts, metrics),
   store: credentialStore,
   sealer: secretSealer,
-  idempotency: idempotencyGuard,
+  idempotency: countIdempotentReplays(idempotencyGuard, metrics),
   clock: () => new Date(),
   newId: uuidv7,
 }
@@ -28,6 +32,7 @@ export const handler = apiHandler(routes.createDockerRegistry, {
     headers: CreateDockerRegistryHeaders,
   },
   keys: apiKeys,
+  metrics,
 }).handler(async (_event, context) =>
   json(
     201,

@@ -9,13 +9,20 @@ import { credentialHealthStore } from '../../shared/runtime/credential-health.ts
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
 import { kms } from '../../shared/runtime/kms.ts'
 import { logger } from '../../shared/runtime/logger.ts'
+import { createMetrics, INTERNAL_OPERATIONS } from '../../shared/runtime/metrics.ts'
+import { observedHandler } from '../../shared/runtime/observed-handler.ts'
+import { countDependencyFailures, countVerificationResults } from '../../shared/runtime/observed-ports.ts'
 import { verificationPorts } from '../../shared/runtime/registry-verification.ts'
 
+const metrics = createMetrics(INTERNAL_OPERATIONS.verifier)
+
 const ports = {
-  ...verificationPorts,
-  store: credentialStore,
-  health: credentialHealthStore,
-  opener: createKmsOpener({ kms }),
+  // counts Verification.<result>, as the verify route used to
+  ...countVerificationResults(verificationPorts, metrics),
+  // DependencyUnavailable.KMS / .DynamoDB are counted (the KMS alarm reads them) and rethrown
+  store: countDependencyFailures(credentialStore, metrics),
+  health: countDependencyFailures(credentialHealthStore, metrics),
+  opener: countDependencyFailures(createKmsOpener({ kms }), metrics),
   clock: () => new Date(),
 }
 
@@ -26,7 +33,7 @@ const ports = {
  * docker_registry_credential_id, image?, platform?, run_id?}`. Answers a report or a typed
  * error, never by throwing, and never with the secret.
  */
-export async function handler(event: unknown): Promise<CredentialVerificationAnswer> {
+async function verifyForCaller(event: unknown): Promise<CredentialVerificationAnswer> {
   const ids = invocationIds(event)
   try {
     const answer = await verifyStoredCredential(ports, event)
@@ -42,3 +49,6 @@ export async function handler(event: unknown): Promise<CredentialVerificationAns
     return { ok: false, error: { code: 'internal_error', message: 'The credential could not be verified.' } }
   }
 }
+
+/** {@link verifyForCaller} with the Lambda context in its logs and its metrics flushed. */
+export const handler = observedHandler(metrics, verifyForCaller)

@@ -5,6 +5,10 @@ import { json } from '../../shared/http/responses.ts'
 import { routes } from '../../shared/http/routes.ts'
 import { apiKeys } from '../../shared/runtime/api-keys.ts'
 import { credentialVerifier } from '../../shared/runtime/credential-verifier.ts'
+import { createMetrics } from '../../shared/runtime/metrics.ts'
+
+// the verification results are counted by the internal verifier, which makes the checks
+const metrics = createMetrics(routes.verifyDockerRegistry.operationId)
 
 /**
  * `POST /v3/docker-registries/{id}/verify` (extension): has the internal verifier check a stored
@@ -14,6 +18,7 @@ import { credentialVerifier } from '../../shared/runtime/credential-verifier.ts'
 export const handler = apiHandler(routes.verifyDockerRegistry, {
   schemas: { path: CredentialPathParameters, query: VerifyDockerRegistryQuery },
   keys: apiKeys,
+  metrics,
 }).handler(async (_event, { caller, input }) =>
   json(
     200,

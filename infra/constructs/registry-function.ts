@@ -19,6 +19,11 @@ export interface RegistryFunctionProps {
   /** Service name in logs and traces (`POWERTOOLS_SERVICE_NAME`). */
   readonly serviceName: string
   /**
+   * CloudWatch namespace of the function's EMF metrics (`POWERTOOLS_METRICS_NAMESPACE`).
+   * @default 'RegistryCredentials'
+   */
+  readonly metricsNamespace?: string
+  /**
    * Level of the structured logs (`POWERTOOLS_LOG_LEVEL`).
    * @default 'INFO'
    */
@@ -108,6 +113,7 @@ export class RegistryFunction extends Construct {
       environment: {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'RegistryCredentials',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
       },

@@ -1,3 +1,4 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics'
 import middy, { type MiddyfiedHandler } from '@middy/core'
 import httpHeaderNormalizer from '@middy/http-header-normalizer'
 import httpJsonBodyParser from '@middy/http-json-body-parser'
@@ -5,9 +6,13 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { ApiKeyLookup } from '../domain/api-key.ts'
 import type { Clock } from '../domain/ports.ts'
 import { logger as defaultLogger } from '../runtime/logger.ts'
+import { createMetrics } from '../runtime/metrics.ts'
 import { authenticate, type CallerContext } from './middleware/authenticate.ts'
 import { bodySizeLimit } from './middleware/body-size-limit.ts'
 import { errorResponse } from './middleware/error-response.ts'
+import { logCorrelation } from './middleware/log-correlation.ts'
+import { observability } from './middleware/observability.ts'
+import { operationMetrics } from './middleware/operation-metrics.ts'
 import { type RequestIdContext, requestId } from './middleware/request-id.ts'
 import { type InputContext, type RequestSchemas, validateRequest } from './middleware/validate-request.ts'
 import type { Route } from './routes.ts'
@@ -27,11 +32,14 @@ export interface ApiHandlerOptions<Body, Query, Path, Headers = undefined> {
   keys: ApiKeyLookup
   clock?: Clock
   logger?: typeof defaultLogger
+  /** The function's metrics; pass the handler's own when its ports count things too. */
+  metrics?: Metrics
 }
 
 /**
- * The Middy chain every authenticated API operation shares: request id, Sevalla errors,
- * header normalizer, API key auth with the route's permission, body limit and JSON parser (when
+ * The Middy chain every authenticated API operation shares: the Lambda context and the request id
+ * (as correlation id) on every log line, metrics per outcome flushed per invocation, request id,
+ * Sevalla errors, header normalizer, API key auth with the route's permission, body limit and JSON parser (when
  * the route takes a body), then validation. Chain `.handler()` onto it.
  */
 export function apiHandler<Body = undefined, Query = undefined, Path = undefined, Headers = undefined>(
@@ -41,6 +49,7 @@ export function apiHandler<Body = undefined, Query = undefined, Path = undefined
     keys,
     clock = () => new Date(),
     logger = defaultLogger,
+    metrics = createMetrics(route.operationId),
   }: ApiHandlerOptions<Body, Query, Path, Headers>,
 ): MiddyfiedHandler<
   APIGatewayProxyEvent,
@@ -56,7 +65,10 @@ export function apiHandler<Body = undefined, Query = undefined, Path = undefined
     Error,
     ApiContext<Body, Query, Path, Headers>
   >({ timeoutEarlyInMillis: EARLY_TIMEOUT_MS })
+    .use(observability({ logger, metrics }))
     .use(requestId())
+    .use(logCorrelation({ logger }))
+    .use(operationMetrics({ metrics }))
     .use(errorResponse({ logger }))
     .use(httpHeaderNormalizer())
   // the key is checked before the body is even parsed: an unauthenticated caller learns nothing

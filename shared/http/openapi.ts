@@ -293,7 +293,7 @@ const ERROR_RESPONSES: Record<
     name: 'TooManyRequests',
     answeredBy: 'gateway',
     description:
-      'Throttled by the API stage; retry after `Retry-After` seconds. API Gateway answers this one itself: the request id is in `data.message` and its `X-Amzn-RequestId` header.',
+      'Too many requests; retry after `Retry-After` seconds. Each API key may make a fixed number of requests per window (`data.code` `rate_limited`, also for one address sending too much with any key), and the whole stage has a throttle (`data.code` `throttled`). The gateway answers these itself, before any function: the request id is in its `X-Amzn-RequestId` header (and, when throttled, in `data.message`).',
     headers: ['Retry-After'],
   },
   500: {
@@ -443,7 +443,7 @@ function requestIdHeaderRefs(answeredBy: keyof typeof REQUEST_ID_HEADERS) {
 
 // which errors an operation can answer follows from what its route does.
 function errorStatuses(route: Route, docs: OperationDocs): number[] {
-  const statuses = new Set([429, 500]) // stage throttling and our own faults apply to every route
+  const statuses = new Set([429, 500]) // rate limits, stage throttling and our own faults apply to every route
   if (docs.body || docs.query || docs.path || docs.headers) statuses.add(400)
   if (route.permission !== null) statuses.add(401).add(403)
   if (docs.path) statuses.add(404) // every operation on one credential looks it up by id

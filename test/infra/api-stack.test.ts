@@ -75,6 +75,7 @@ describe('ApiStack', () => {
       expect(Object.keys(environment.Variables).sort()).toEqual([
         'NODE_OPTIONS',
         'POWERTOOLS_LOG_LEVEL',
+        'POWERTOOLS_METRICS_NAMESPACE',
         'POWERTOOLS_SERVICE_NAME',
         'SECRETS_KEY_ARN',
         'TABLE_NAME',
@@ -83,6 +84,8 @@ describe('ApiStack', () => {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: 'registry-credentials',
         POWERTOOLS_LOG_LEVEL: 'DEBUG',
+        // one namespace per stage, the one the monitoring stack's alarms read
+        POWERTOOLS_METRICS_NAMESPACE: 'RegistryCredentials-dev',
       })
     })
 

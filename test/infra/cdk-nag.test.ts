@@ -23,7 +23,7 @@ describe('cdk-nag (AWS Solutions)', () => {
       readFileSync(join(assembly.directory, 'validation-report.json'), 'utf8'),
     )
     expect(report.pluginReports.flatMap((plugin) => plugin.violations ?? [])).toEqual([])
-    for (const stack of [stacks.stateful, stacks.api, stacks.internal]) {
+    for (const stack of [stacks.stateful, stacks.api, stacks.internal, stacks.monitoring]) {
       expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([])
       expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([])
     }
@@ -36,5 +36,14 @@ describe('cdk-nag (AWS Solutions)', () => {
 
     // Act and Assert
     expect(() => app.synth()).toThrow(/AwsSolutions-KMS5/)
+  })
+
+  it('needs the web ACL on the API stage: without its association AwsSolutions-APIG3 fails the synth', () => {
+    // Arrange: nothing acknowledges APIG3 any more
+    const { app, stacks } = buildTestApp()
+    stacks.api.webAcl.node.tryRemoveChild('StageAssociation')
+
+    // Act and Assert
+    expect(() => app.synth()).toThrow(/AwsSolutions-APIG3/)
   })
 })

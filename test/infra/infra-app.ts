@@ -43,6 +43,7 @@ export interface SynthesizedApp {
   stateful: Template
   api: Template
   internal: Template
+  monitoring: Template
 }
 
 /** Builds and synthesizes the app (cdk-nag included) once. */
@@ -53,5 +54,6 @@ export function synthesizeTestApp(options?: TestAppOptions): SynthesizedApp {
     stateful: Template.fromStack(stacks.stateful),
     api: Template.fromStack(stacks.api),
     internal: Template.fromStack(stacks.internal),
+    monitoring: Template.fromStack(stacks.monitoring),
   }
 }

@@ -67,6 +67,10 @@ describe('resolveStageSettings', () => {
       stage: 'test',
       throttlingRateLimit: 50,
       throttlingBurstLimit: 100,
+      rateLimitPerKey: 600,
+      rateLimitPerIp: 3000,
+      rateLimitWindowSeconds: 60,
+      alarmTopicArn: undefined,
       logRetentionDays: 30,
       logRetention: RetentionDays.ONE_MONTH,
       logLevel: 'INFO',
@@ -123,5 +127,49 @@ describe('resolveStageSettings', () => {
     expect(() => resolveStageSettings('test', { ...minimal, throttlingRateLimit: 0 })).toThrow(
       /throttlingRateLimit must be a positive number/,
     )
+  })
+
+  it('reads the rate limits and the alarm topic', () => {
+    const settings = resolveStageSettings('test', {
+      ...minimal,
+      rateLimitPerKey: 100,
+      rateLimitPerIp: 1000,
+      rateLimitWindowSeconds: 300,
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:platform-alarms',
+    })
+
+    expect(settings).toMatchObject({
+      rateLimitPerKey: 100,
+      rateLimitPerIp: 1000,
+      rateLimitWindowSeconds: 300,
+      alarmTopicArn: 'arn:aws:sns:eu-west-1:123456789012:platform-alarms',
+    })
+  })
+
+  it.each([9, 10.5, '100'])(
+    'rejects %s as a per-key rate limit (WAF needs an integer of at least 10)',
+    (limit) => {
+      expect(() => resolveStageSettings('test', { ...minimal, rateLimitPerKey: limit })).toThrow(
+        /rateLimitPerKey must be an integer from 10/,
+      )
+    },
+  )
+
+  it('rejects a per-IP limit that is not above the per-key limit', () => {
+    expect(() =>
+      resolveStageSettings('test', { ...minimal, rateLimitPerKey: 500, rateLimitPerIp: 500 }),
+    ).toThrow(/rateLimitPerIp must be above rateLimitPerKey/)
+  })
+
+  it('rejects a window WAF does not offer', () => {
+    expect(() => resolveStageSettings('test', { ...minimal, rateLimitWindowSeconds: 30 })).toThrow(
+      /rateLimitWindowSeconds must be one of 60, 120, 300, 600/,
+    )
+  })
+
+  it('rejects an alarm topic that is not an SNS topic ARN', () => {
+    expect(() =>
+      resolveStageSettings('test', { ...minimal, alarmTopicArn: 'arn:aws:sqs:eu-west-1:123456789012:q' }),
+    ).toThrow(/alarmTopicArn/)
   })
 })

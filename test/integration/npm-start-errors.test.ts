@@ -43,6 +43,12 @@ describe('npm start with a setting a person must fix', () => {
     ],
     ['a malformed LOCAL_API_KEY', () => ({ LOCAL_API_KEY: 'rcs_short' }), 'LOCAL_API_KEY', 'must be rcs_'],
     [
+      'a LOCAL_RATE_LIMIT that is not a whole number',
+      () => ({ LOCAL_RATE_LIMIT: '1.5' }),
+      'LOCAL_RATE_LIMIT',
+      'must be a whole number',
+    ],
+    [
       'a LOCAL_COMPANY_ID that is not a UUID',
       () => ({ LOCAL_COMPANY_ID: 'acme' }),
       'LOCAL_COMPANY_ID',

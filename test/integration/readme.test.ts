@@ -159,7 +159,7 @@ describe('the README, read as a new user would', () => {
     expect(prerequisites).toContain(`\`${DOCKER_REGISTRY_INSTALL}\``)
   })
 
-  it('lists every stage setting cdk.json may have, and all three stacks', () => {
+  it('lists every stage setting cdk.json may have, and all four stacks', () => {
     const deploy = /## Deploy\n([\s\S]*?)\n## /.exec(README)?.[1] ?? ''
 
     const table = deploy
@@ -167,8 +167,10 @@ describe('the README, read as a new user would', () => {
       .filter((line) => line.startsWith('| `'))
       .join('\n')
     for (const key of STAGE_SETTING_KEYS) expect(table).toContain(`\`${key}\``)
-    expect(deploy).toContain('prefix of the three stack names')
-    for (const stack of ['stateful', 'api', 'internal']) expect(deploy).toContain(`\`<prefix>-${stack}\``)
+    expect(deploy).toContain('prefix of the four stack names')
+    for (const stack of ['stateful', 'api', 'internal', 'monitoring']) {
+      expect(deploy).toContain(`\`<prefix>-${stack}\``)
+    }
   })
 })
 

@@ -15,7 +15,13 @@ const record: ApiKeyRecord = {
   createdAt: '2026-01-01T00:00:00.000Z',
 }
 const keys = { find: async (candidate: string) => (candidate === hash ? record : undefined) }
-const quietLogger = { info: () => undefined, error: () => undefined } as never
+const quietLogger = {
+  info: () => undefined,
+  error: () => undefined,
+  addContext: () => undefined,
+  resetKeys: () => undefined,
+  setCorrelationId: () => undefined,
+} as never
 
 function event(overrides: Partial<APIGatewayProxyEvent> = {}): APIGatewayProxyEvent {
   return {

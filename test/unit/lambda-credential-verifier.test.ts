@@ -82,14 +82,12 @@ describe('createLambdaCredentialVerifier', () => {
   })
 
   it('answers 503-worthy DependencyUnavailableError when Lambda throttles', async () => {
-    lambda
-      .on(InvokeCommand)
-      .rejects(
-        Object.assign(new Error('Rate exceeded'), {
-          name: 'TooManyRequestsException',
-          $metadata: { httpStatusCode: 429 },
-        }),
-      )
+    lambda.on(InvokeCommand).rejects(
+      Object.assign(new Error('Rate exceeded'), {
+        name: 'TooManyRequestsException',
+        $metadata: { httpStatusCode: 429 },
+      }),
+    )
 
     await expect(verifier.verify(request)).rejects.toBeInstanceOf(DependencyUnavailableError)
   })
