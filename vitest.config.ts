@@ -3,14 +3,15 @@ import { defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // the end-of-run notice when tests that need the real registry were skipped
-    globalSetup: ['test/support/global-setup.ts'],
     // after each file: remove the cloud assemblies its CDK apps wrote
     setupFiles: ['test/support/setup-file.ts'],
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
-    // integration files each start their own local stack on ephemeral ports
+    // one DynamoDB Local for the run (integration files each start their own local stack on
+    // ephemeral ports, with a table of their own on it); the end-of-run notice when tests that
+    // need the real registry were skipped
+    globalSetup: ['test/support/global-setup.ts'],
     fileParallelism: true,
     // the functions' logger: quiet in tests, raised by the tests that inspect log output
     // and their metrics off (test/integration/metrics.test.ts turns them on and reads them)

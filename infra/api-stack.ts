@@ -37,6 +37,7 @@ import {
   decryptingRoleName,
   functionNameVariable,
   internalFunctionName,
+  routeCreatesCredentials,
   routePolicyStatements,
   routeUsesSecretsKey,
   routeUsesTable,
@@ -73,6 +74,8 @@ export interface ApiStackProps extends StackProps {
   readonly metricsNamespace: string
   /** Prefix of the fixed names of the internal functions the routes invoke and the decrypting roles. */
   readonly stackNamePrefix: string
+  /** Most credentials one company may hold, given to the functions that create them. */
+  readonly credentialLimit: number
   /**
    * Folder holding one sub-folder per function, each with a `handler.ts`.
    * @default the repository's `functions/` folder
@@ -181,6 +184,7 @@ export class ApiStack extends Stack {
     const internalName = (name: string) => internalFunctionName(props.stackNamePrefix, name)
     for (const invoked of route.invokes ?? [])
       environment[functionNameVariable(invoked)] = internalName(invoked)
+    if (routeCreatesCredentials(route)) environment.CREDENTIAL_LIMIT = String(props.credentialLimit)
     if (route.namesAssumingRoles) {
       // the roles that assume customers' ECR roles are the decrypting ones (the internal resolve
       // and verifier functions), by their fixed names

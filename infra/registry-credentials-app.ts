@@ -59,6 +59,7 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     logLevel: settings.logLevel,
     serviceName: settings.serviceName,
     metricsNamespace,
+    credentialLimit: settings.credentialLimit,
     stackNamePrefix: settings.stackNamePrefix,
   })
 

@@ -2,7 +2,6 @@ import { Aws, Validations } from 'aws-cdk-lib'
 import { Effect, type Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { apiKeyPartitionKey } from '../shared/adapters/api-key-store.ts'
 import { companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
-import { IDEMPOTENCY_PARTITION_KEY } from '../shared/adapters/idempotency-guard.ts'
 import { SECRET_PURPOSE } from '../shared/adapters/kms-envelope.ts'
 import {
   CREDENTIAL_VERIFIER_FUNCTION_NAME,
@@ -35,14 +34,6 @@ export type FunctionDataAccess = Pick<
   /** Internal functions may also `open`; routes never do. */
   secretsKey: SecretsKeyAccess
 }
-
-/** What the Idempotency-Key records need: write, read, complete and forget, in their partition only. */
-export const IDEMPOTENCY_ACTIONS = [
-  'dynamodb:PutItem',
-  'dynamodb:GetItem',
-  'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
-]
 
 /** The resources a route's function may touch. */
 export interface RouteResources {
@@ -93,17 +84,6 @@ export function routePolicyStatements(
         actions: [...route.credentialActions],
         resources: [resources.tableArn],
         conditions: leadingKeys(CREDENTIAL_LEADING_KEYS),
-      }),
-    )
-  }
-  if (route.idempotent) {
-    statements.push(
-      new PolicyStatement({
-        sid: 'RememberIdempotencyKeys',
-        effect: Effect.ALLOW,
-        actions: IDEMPOTENCY_ACTIONS,
-        resources: [resources.tableArn],
-        conditions: leadingKeys(IDEMPOTENCY_PARTITION_KEY),
       }),
     )
   }
@@ -178,6 +158,11 @@ export function acknowledgeCustomerRoleWildcard(policy: Policy): void {
 /** Whether a route's function reads or writes the table (and so needs `TABLE_NAME`). */
 export function routeUsesTable(route: Route): boolean {
   return route.permission !== null || route.credentialActions.length > 0
+}
+
+/** Whether a route's function creates credentials (and so needs `CREDENTIAL_LIMIT`). */
+export function routeCreatesCredentials(route: Route): boolean {
+  return route.credentialActions.includes('dynamodb:PutItem')
 }
 
 /** Whether a route's function uses the secrets key (and so needs `SECRETS_KEY_ARN`). */

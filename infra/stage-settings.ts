@@ -1,5 +1,6 @@
 import { RetentionDays } from 'aws-cdk-lib/aws-logs'
 import type { Construct } from 'constructs'
+import { isCredentialLimit, MAX_CREDENTIAL_LIMIT } from '../shared/domain/credential-limit.ts'
 
 /**
  * Settings of one deployment stage, as written under `stages.<name>` in the `cdk.json` context.
@@ -75,6 +76,12 @@ export interface StageSettings {
    * @default 2
    */
   readonly healthChecksPerHostPerSecond?: number
+  /**
+   * Most credentials one company may hold: a create beyond it answers 409
+   * `credential_limit_reached`. At most 10,000, so a list's `total` always fits the contract.
+   * @default 1000
+   */
+  readonly credentialLimit?: number
 }
 
 /** Log levels Powertools accepts. */
@@ -111,6 +118,7 @@ export const STAGE_SETTING_KEYS: ReadonlySet<string> = new Set<string>([
   'serviceName',
   'healthCheckIntervalMinutes',
   'healthChecksPerHostPerSecond',
+  'credentialLimit',
 ])
 
 /** The evaluation windows a WAF rate-based rule accepts, in seconds. */
@@ -185,12 +193,19 @@ export function resolveStageSettings(stage: string, raw: unknown): ResolvedStage
           'alarmTopicArn',
           /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/,
         )
+  const credentialLimit = raw.credentialLimit ?? 1000
+  if (!isCredentialLimit(credentialLimit)) {
+    throw new StageSettingsError(
+      `stages.${stage}.credentialLimit must be a whole number from 1 to ${MAX_CREDENTIAL_LIMIT}`,
+    )
+  }
   return {
     stage,
     healthCheckIntervalMinutes,
     healthChecksPerHostPerSecond: positiveNumber(stage, raw, 'healthChecksPerHostPerSecond', 2),
     ...rateLimits,
     alarmTopicArn,
+    credentialLimit,
     // at most 40 characters: the fixed names of the decrypting roles (`<prefix>-verify-docker-registry`)
     // must fit IAM's 64
     stackNamePrefix: requiredString(stage, raw, 'stackNamePrefix', /^[A-Za-z][A-Za-z0-9-]{0,39}$/),

@@ -10,7 +10,7 @@ import {
 import { AnyPrincipal, Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { type IKey, Key } from 'aws-cdk-lib/aws-kms'
 import type { Construct } from 'constructs'
-import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from '../shared/adapters/idempotency-guard.ts'
+import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from '../shared/adapters/idempotency-record.ts'
 
 /** Properties of the {@link StatefulStack}. */
 export interface StatefulStackProps extends StackProps {

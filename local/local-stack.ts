@@ -11,6 +11,7 @@ import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-ga
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
 import { startLambdaInvokeStandIn } from './lambda-invoke-stand-in.ts'
 import { devStageRateLimit } from './rate-limit-settings.ts'
+import { type RequestMeter, startRequestMeter } from './request-meter.ts'
 import { LocalSettingError } from './settings.ts'
 
 /** Settings of the local stack; `npm start` reads them from the environment. */
@@ -18,8 +19,15 @@ export interface LocalStackOptions {
   host?: string
   /** HTTP port of the API; 0 picks a free one. */
   port?: number
-  /** DynamoDB port; 0 picks a free one. */
+  /** DynamoDB Local's port; 0 picks a free one. */
   dynamoDbPort?: number
+  /**
+   * A DynamoDB Local that is already running (the test run's one instance): used instead of
+   * starting one, and left running on close. Give each stack its own `tableName` on it.
+   */
+  dynamoDbEndpoint?: string
+  /** Most credentials one company may hold (the stage setting `credentialLimit`). */
+  credentialLimit?: number
   /** Keeps table data and KMS key material here, so a restart can still decrypt. */
   dataDir?: string
   /** The development API key (`rcs_…`); a new one is minted when absent. */
@@ -51,7 +59,8 @@ export interface LocalStack {
   companyId: string
   tableName: string
   secretsKeyArn: string
-  dynamoDb: LocalDynamoDb
+  /** DynamoDB Local's own endpoint, and the calls this stack's functions made to it. */
+  dynamoDb: LocalDynamoDb & Pick<RequestMeter, 'requestCount'>
   kms: KmsEmulator
   gateway: HttpGateway
   /** The Lambda Invoke endpoint of the internal functions (verifier, health check, resolve). */
@@ -63,6 +72,9 @@ export interface LocalStack {
 
 /** The company the local stack's development key belongs to, unless told otherwise. */
 export const DEFAULT_LOCAL_COMPANY_ID = '0195f1f6-8f5e-7000-8000-000000000001'
+
+/** The per-company credential limit of the local stack, unless told otherwise (the stages' default). */
+export const DEFAULT_LOCAL_CREDENTIAL_LIMIT = 1000
 
 /** The table the local stack creates, unless told otherwise. */
 export const DEFAULT_LOCAL_TABLE = 'registry-credentials-local'
@@ -82,7 +94,7 @@ function configureEnvironment(settings: Record<string, string>): void {
 }
 
 /**
- * Starts the whole stack in this process: dynalite, the KMS emulator, the table, a development
+ * Starts the whole stack: DynamoDB Local (a Java process), the KMS emulator, the table, a development
  * company and API key, and the route table's real handlers behind a local API Gateway.
  */
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -93,6 +105,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     dataDir,
     companyId = DEFAULT_LOCAL_COMPANY_ID,
     tableName = DEFAULT_LOCAL_TABLE,
+    credentialLimit = DEFAULT_LOCAL_CREDENTIAL_LIMIT,
   } = options
   if (options.apiKey !== undefined && !isWellFormedApiKey(options.apiKey)) {
     throw new LocalSettingError(
@@ -104,11 +117,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const rateLimit = options.rateLimit ?? devStageRateLimit()
   if (dataDir) mkdirSync(dataDir, { recursive: true })
 
-  const dynamoDb = await startDynamoDb({
-    host,
-    port: dynamoDbPort,
-    ...(dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {}),
-  })
+  const engine: LocalDynamoDb = options.dynamoDbEndpoint
+    ? { endpoint: options.dynamoDbEndpoint, close: async () => undefined }
+    : await startDynamoDb({
+        port: dynamoDbPort,
+        ...(dataDir ? { dataDir: join(dataDir, 'dynamodb') } : {}),
+      })
+  const meter = await startRequestMeter(engine.endpoint)
+  const dynamoDb = {
+    endpoint: engine.endpoint,
+    requestCount: meter.requestCount,
+    async close() {
+      await meter.close()
+      await engine.close()
+    },
+  }
   const kms = await startKmsEmulator({ host, ...(dataDir ? { dataDir } : {}) })
   const { arn: secretsKeyArn } = await kms.ensureKey({
     alias: SECRETS_KEY_ALIAS,
@@ -121,10 +144,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     AWS_REGION: kms.region,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
-    AWS_ENDPOINT_URL_DYNAMODB: await interpose('dynamodb', dynamoDb.endpoint),
+    AWS_ENDPOINT_URL_DYNAMODB: await interpose('dynamodb', meter.endpoint),
     AWS_ENDPOINT_URL_KMS: await interpose('kms', kms.endpoint),
     TABLE_NAME: tableName,
     SECRETS_KEY_ARN: secretsKeyArn,
+    CREDENTIAL_LIMIT: String(credentialLimit),
     POWERTOOLS_SERVICE_NAME: 'registry-credentials-local',
     // as Lambda sets it: the first invocation of each function is its cold start (metrics, logs)
     AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
@@ -140,7 +164,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ASSUMING_ROLE_ARNS: LOCAL_ASSUMING_ROLE_ARNS.join(','),
   })
 
-  const dynamoClient = new DynamoDBClient({ endpoint: dynamoDb.endpoint, region: kms.region })
+  const dynamoClient = new DynamoDBClient({ endpoint: engine.endpoint, region: kms.region })
   await ensureTable(dynamoClient, tableName)
   const apiKey = await ensureDevelopmentKey(
     DynamoDBDocumentClient.from(dynamoClient),

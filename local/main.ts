@@ -1,3 +1,4 @@
+import { JavaNotFoundError } from './dynamodb.ts'
 import { startLocalStack } from './local-stack.ts'
 import { assertPortFree, LocalSettingError, listenError, localStackSettings } from './settings.ts'
 
@@ -12,7 +13,8 @@ import { assertPortFree, LocalSettingError, listenError, localStackSettings } fr
 async function main(): Promise<void> {
   const settings = localStackSettings(process.env)
   await assertPortFree(settings.host, settings.port, 'PORT')
-  await assertPortFree(settings.host, settings.dynamoDbPort, 'LOCAL_DYNAMODB_PORT')
+  if (!settings.dynamoDbEndpoint)
+    await assertPortFree(settings.host, settings.dynamoDbPort, 'LOCAL_DYNAMODB_PORT')
   await assertPortFree(settings.host, settings.lambdaPort, 'LOCAL_LAMBDA_PORT')
 
   const stack = await startLocalStack({
@@ -64,6 +66,11 @@ function asSettingError(error: unknown): LocalSettingError | undefined {
 }
 
 main().catch((error: unknown) => {
+  // no Java for DynamoDB Local: one line saying what to install
+  if (error instanceof JavaNotFoundError) {
+    process.stderr.write(`npm start: ${error.message}\n`)
+    process.exit(1)
+  }
   const settingError = asSettingError(error)
   if (settingError) {
     process.stderr.write(`npm start: ${settingError.message}\n`)

@@ -39,6 +39,27 @@ function positiveIntegerSetting(env: NodeJS.ProcessEnv, variable: string, fallba
   return Number(text)
 }
 
+// a DynamoDB already running on this machine: loopback only, so the local stack never sends its
+// development data (or a key) anywhere else
+function dynamoDbEndpointSetting(env: NodeJS.ProcessEnv): string | undefined {
+  const text = env.LOCAL_DYNAMODB_ENDPOINT
+  if (!text) return undefined
+  let url: URL | undefined
+  try {
+    url = new URL(text)
+  } catch {
+    url = undefined
+  }
+  const loopback = url && /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/.test(url.hostname)
+  if (!url || !['http:', 'https:'].includes(url.protocol) || !loopback || url.pathname !== '/') {
+    throw new LocalSettingError(
+      'LOCAL_DYNAMODB_ENDPOINT',
+      'LOCAL_DYNAMODB_ENDPOINT must be the http://127.0.0.1:<port> URL of a DynamoDB Local already running on this machine',
+    )
+  }
+  return url.origin
+}
+
 /** What `npm start` reads from the environment (README, "Local stack"). */
 export function localStackSettings(
   env: NodeJS.ProcessEnv,
@@ -83,12 +104,19 @@ export function localStackSettings(
       () => devStageRateLimit().windowSeconds,
     ),
   }
+  const dynamoDbEndpoint = dynamoDbEndpointSetting(env)
+  const tableName = env.LOCAL_TABLE || undefined
+  if (tableName !== undefined && !/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) {
+    throw new LocalSettingError('LOCAL_TABLE', 'LOCAL_TABLE must be 3 to 255 of A-Z, a-z, 0-9, _, - and .')
+  }
   return {
     host,
     port,
     dynamoDbPort,
     lambdaPort,
     rateLimit,
+    ...(dynamoDbEndpoint ? { dynamoDbEndpoint } : {}),
+    ...(tableName ? { tableName } : {}),
     ...(env.LOCAL_DATA_DIR ? { dataDir: env.LOCAL_DATA_DIR } : {}),
     ...(apiKey ? { apiKey } : {}),
     ...(companyId ? { companyId } : {}),

@@ -6,8 +6,8 @@ import { apiHandler, EARLY_TIMEOUT_MS } from '../../shared/http/api-handler.ts'
 import { json } from '../../shared/http/responses.ts'
 import { routes } from '../../shared/http/routes.ts'
 import { apiKeys } from '../../shared/runtime/api-keys.ts'
+import { credentialLimit } from '../../shared/runtime/credential-limit.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
-import { idempotencyGuard } from '../../shared/runtime/idempotency.ts'
 import { createMetrics } from '../../shared/runtime/metrics.ts'
 import { countIdempotentReplays, countVerificationResults } from '../../shared/runtime/observed-ports.ts'
 import { verificationPorts } from '../../shared/runtime/registry-verification.ts'
@@ -17,9 +17,9 @@ const metrics = createMetrics(routes.createDockerRegistry.operationId)
 
 const ports = {
   ...countVerificationResults(verificationPorts, metrics),
-  store: credentialStore,
+  store: countIdempotentReplays(credentialStore, metrics),
   sealer: secretSealer,
-  idempotency: countIdempotentReplays(idempotencyGuard, metrics),
+  credentialLimit,
   clock: () => new Date(),
   newId: uuidv7,
 }

@@ -1,6 +1,6 @@
 import { CredentialPathParameters } from '../../shared/domain/docker-registry.ts'
 import { deleteDockerRegistry } from '../../shared/domain/docker-registry-use-cases.ts'
-import { apiHandler } from '../../shared/http/api-handler.ts'
+import { apiHandler, EARLY_TIMEOUT_MS } from '../../shared/http/api-handler.ts'
 import { json } from '../../shared/http/responses.ts'
 import { routes } from '../../shared/http/routes.ts'
 import { apiKeys } from '../../shared/runtime/api-keys.ts'
@@ -12,7 +12,9 @@ const ports = { store: credentialStore }
 export const handler = apiHandler(routes.deleteDockerRegistry, {
   schemas: { path: CredentialPathParameters },
   keys: apiKeys,
-}).handler(async (_event, { caller, input }) => {
-  await deleteDockerRegistry(ports, caller.companyId, input.path.id)
+}).handler(async (_event, context) => {
+  await deleteDockerRegistry(ports, context.caller.companyId, context.input.path.id, {
+    remainingMs: () => context.getRemainingTimeInMillis() - EARLY_TIMEOUT_MS,
+  })
   return json(200, { message: 'Docker registry credential deleted' })
 })

@@ -1,7 +1,7 @@
 import { CredentialPathParameters, UpdateDockerRegistryInput } from '../../shared/domain/docker-registry.ts'
 import { updateDockerRegistry } from '../../shared/domain/docker-registry-use-cases.ts'
 import { UpdateDockerRegistryQuery } from '../../shared/domain/verify-credential.ts'
-import { apiHandler } from '../../shared/http/api-handler.ts'
+import { apiHandler, EARLY_TIMEOUT_MS } from '../../shared/http/api-handler.ts'
 import { json } from '../../shared/http/responses.ts'
 import { routes } from '../../shared/http/routes.ts'
 import { apiKeys } from '../../shared/runtime/api-keys.ts'
@@ -22,12 +22,16 @@ export const handler = apiHandler(routes.updateDockerRegistry, {
     query: UpdateDockerRegistryQuery,
   },
   keys: apiKeys,
-}).handler(async (_event, { caller, input }) =>
+}).handler(async (_event, context) =>
   json(
     200,
-    await updateDockerRegistry(ports, caller.companyId, input.path.id, input.body, {
-      apiKeyId: caller.keyId,
-      apiKeyName: caller.keyName,
-    }),
+    await updateDockerRegistry(
+      ports,
+      context.caller.companyId,
+      context.input.path.id,
+      context.input.body,
+      { remainingMs: () => context.getRemainingTimeInMillis() - EARLY_TIMEOUT_MS },
+      { apiKeyId: context.caller.keyId, apiKeyName: context.caller.keyName },
+    ),
   ),
 )

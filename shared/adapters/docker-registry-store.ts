@@ -1,24 +1,48 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
+import { randomUUID } from 'node:crypto'
 import {
-  DeleteCommand,
+  type AttributeValue,
+  type CancellationReason,
+  ConditionalCheckFailedException,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb'
+import {
   type DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
-  paginateQuery,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
+import { unmarshall } from '@aws-sdk/util-dynamodb'
 import type { ChangeRecord } from '../domain/activity.ts'
 import type { RegistryProvider } from '../domain/docker-registry.ts'
-import { ConcurrentUpdateError } from '../domain/errors.ts'
+import {
+  ConcurrentUpdateError,
+  CredentialLimitReachedError,
+  DependencyUnavailableError,
+  IdempotencyKeyReusedError,
+} from '../domain/errors.ts'
 import type {
+  CreateOptions,
   CredentialChanges,
   CredentialPage,
   CredentialStore,
   CredentialSummary,
+  IdempotencyClaim,
   SealedSecret,
   StoredCredential,
+  WriteOptions,
 } from '../domain/ports.ts'
-import { translateAwsError } from './aws-errors.ts'
+import { RETRY_AFTER_SECONDS, translateAwsError } from './aws-errors.ts'
+import {
+  IDEMPOTENCY_EXPIRY_ATTRIBUTE,
+  type IdempotencyRecordItem,
+  idempotencyRecord,
+  idempotencySortKey,
+  replayOf,
+} from './idempotency-record.ts'
+import { WriteDeadlineError, withWriteDeadline } from './write-deadline.ts'
 
 /** Partition key of everything a company owns. */
 export const companyPartitionKey = (companyId: string) => `COMPANY#${companyId}`
@@ -28,6 +52,17 @@ export const CREDENTIAL_SORT_KEY_PREFIX = 'DOCKER_REGISTRY#'
 
 /** Sort key of one credential. */
 export const credentialSortKey = (id: string) => `${CREDENTIAL_SORT_KEY_PREFIX}${id}`
+
+/**
+ * Sort key of the company's credential count. It sorts right after every credential
+ * (`~` > `#`), so one descending Query from it reads the count and then the newest credentials:
+ * a list page is one call. It does not start with {@link CREDENTIAL_SORT_KEY_PREFIX}, so the change
+ * event stream never takes it for a credential.
+ */
+export const COUNT_SORT_KEY = 'DOCKER_REGISTRY~COUNT'
+
+/** The attribute of the count item that holds the company's number of credentials. */
+export const COUNT_ATTRIBUTE = 'credential_count'
 
 /** The credential item as it sits in the table. */
 export interface CredentialItem {
@@ -118,21 +153,153 @@ export function toCredentialSummary(
 export interface DynamoCredentialStoreOptions {
   client: DynamoDBDocumentClient
   tableName: string
+  /**
+   * The least remaining time a write attempt is sent with: the clients' `requestTimeout` plus a
+   * margin (see {@link withWriteDeadline}).
+   * @default 3250
+   */
+  writeAttemptBudgetMs?: number
+  /** The current time (idempotency records expire after 24 hours). */
+  clock?: () => Date
 }
 
-/** Credentials in the single table, partitioned by company. */
+/** How often a transaction that lost to a concurrent one (or found no count yet) is tried again. */
+const TRANSACTION_ATTEMPTS = 4
+
+// cancellation reasons that mean "too much traffic", not "wrong request"
+const THROTTLED_ITEM_CODES = new Set([
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+])
+
+// what DynamoDB answered for each item of a cancelled transaction, in the order they were sent
+type Reasons = (CancellationReason | undefined)[]
+
+const failedCondition = (reason: CancellationReason | undefined) => reason?.Code === 'ConditionalCheckFailed'
+const oldImage = (reason: CancellationReason | undefined) =>
+  reason?.Item ? unmarshall(reason.Item as Record<string, AttributeValue>) : undefined
+
+// the same bytes: an envelope's data key and IV are fresh for every write, so an item holding
+// ours was written by us
+const sameBytes = (a: unknown, b: Uint8Array) =>
+  a instanceof Uint8Array && a.length === b.length && a.every((byte, index) => byte === b[index])
+
+/** Credentials in the single table, partitioned by company, with each company's exact count. */
 export function createDynamoCredentialStore({
   client,
   tableName,
+  writeAttemptBudgetMs = 3_250,
+  clock = () => new Date(),
 }: DynamoCredentialStoreOptions): CredentialStore {
   const onError = translateAwsError('DynamoDB')
   const key = (companyId: string, id: string) => ({
     pk: companyPartitionKey(companyId),
     sk: credentialSortKey(id),
   })
+  const countKey = (companyId: string) => ({ pk: companyPartitionKey(companyId), sk: COUNT_SORT_KEY })
+  const nowSeconds = () => Math.floor(clock().getTime() / 1000)
+
+  // a write the deadline kept back was never sent: as retryable as a throttle
+  const onWriteError = (error: unknown): never => {
+    if (error instanceof WriteDeadlineError) {
+      throw new DependencyUnavailableError('DynamoDB', RETRY_AFTER_SECONDS, { cause: error })
+    }
+    return onError(error)
+  }
+
+  // one TransactWriteItems. The token makes the SDK's own retry of an attempt whose answer was
+  // lost idempotent: DynamoDB answers it with the first attempt's outcome instead of running it
+  // again (a fresh token per call of ours, so a transaction we retry after a conflict is new).
+  async function transact(
+    items: NonNullable<TransactWriteCommandInput['TransactItems']>,
+    options: WriteOptions,
+  ): Promise<Reasons | undefined> {
+    const command = withWriteDeadline(
+      new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() }),
+      options.remainingMs,
+      writeAttemptBudgetMs,
+    )
+    try {
+      await client.send(command)
+      return undefined
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const reasons: Reasons = error.CancellationReasons ?? []
+        // a throttled item is DynamoDB's trouble, worth a retry by the client (503); an invalid
+        // one (ValidationError, a full item collection) is ours (500)
+        const codes = reasons.map((reason) => reason?.Code ?? 'None')
+        if (codes.some((code) => THROTTLED_ITEM_CODES.has(code))) {
+          throw new DependencyUnavailableError('DynamoDB', RETRY_AFTER_SECONDS, { cause: error })
+        }
+        if (codes.some((code) => !['None', 'ConditionalCheckFailed', 'TransactionConflict'].includes(code))) {
+          throw error
+        }
+        return reasons
+      }
+      return onWriteError(error)
+    }
+  }
+
+  // the company's credentials, counted by reading their keys: only for a company that has no
+  // count item yet (written before counts existed), once, on its first write or list
+  async function countCredentials(companyId: string): Promise<number> {
+    let total = 0
+    let ExclusiveStartKey: Record<string, unknown> | undefined
+    do {
+      const page = await client
+        .send(
+          new QueryCommand({
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: {
+              ':pk': companyPartitionKey(companyId),
+              ':prefix': CREDENTIAL_SORT_KEY_PREFIX,
+            },
+            Select: 'COUNT',
+            ConsistentRead: true,
+            ExclusiveStartKey,
+          }),
+        )
+        .catch(onError)
+      total += page.Count ?? 0
+      ExclusiveStartKey = page.LastEvaluatedKey
+    } while (ExclusiveStartKey)
+    return total
+  }
+
+  // the count item's part of a transaction: `delta` on the stored count, or (for a company
+  // without one) the count just taken, on condition that no other write created it meanwhile
+  function countUpdate(companyId: string, delta: 1 | -1, counted: number | undefined, limit?: number) {
+    const base = {
+      TableName: tableName,
+      Key: countKey(companyId),
+      ExpressionAttributeNames: { '#count': COUNT_ATTRIBUTE },
+      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    }
+    if (counted !== undefined) {
+      return {
+        Update: {
+          ...base,
+          UpdateExpression: 'SET #count = :count',
+          ConditionExpression: 'attribute_not_exists(#count)',
+          ExpressionAttributeValues: { ':count': counted + delta },
+        },
+      }
+    }
+    return {
+      Update: {
+        ...base,
+        UpdateExpression: 'SET #count = #count + :delta',
+        ConditionExpression:
+          limit === undefined ? 'attribute_exists(#count)' : 'attribute_exists(#count) AND #count < :limit',
+        ExpressionAttributeValues: { ':delta': delta, ...(limit === undefined ? {} : { ':limit': limit }) },
+      },
+    }
+  }
 
   const store: CredentialStore = {
-    async create(credential: StoredCredential): Promise<void> {
+    async create(credential: StoredCredential, options: CreateOptions): Promise<CredentialSummary> {
       const item: CredentialItem = {
         ...key(credential.companyId, credential.id),
         id: credential.id,
@@ -151,15 +318,95 @@ export function createDynamoCredentialStore({
           : {}),
         secret_envelope: toEnvelopeAttribute(credential.secret),
       }
-      await client
+      const { secret: _, ...summary } = credential
+      const { limit, idempotency } = options
+      const record =
+        idempotency &&
+        idempotencyRecord(companyPartitionKey(credential.companyId), idempotency, summary, nowSeconds())
+      const isOurs = (stored: Record<string, unknown> | undefined) => {
+        const envelope = stored?.secret_envelope as Partial<EnvelopeAttribute> | undefined
+        return (
+          stored?.id === credential.id &&
+          sameBytes(envelope?.encrypted_key, credential.secret.encryptedKey) &&
+          sameBytes(envelope?.iv, credential.secret.iv)
+        )
+      }
+
+      let counted: number | undefined
+      for (let attempt = 1; attempt <= TRANSACTION_ATTEMPTS; attempt += 1) {
+        if (counted !== undefined && counted >= limit) throw new CredentialLimitReachedError(limit)
+        const reasons = await transact(
+          [
+            {
+              Put: {
+                TableName: tableName,
+                Item: item,
+                ConditionExpression: 'attribute_not_exists(pk)',
+                ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+              },
+            },
+            countUpdate(credential.companyId, 1, counted, limit),
+            ...(record
+              ? [
+                  {
+                    Put: {
+                      TableName: tableName,
+                      Item: record,
+                      // an expired record may linger until TTL deletes it: it no longer counts
+                      ConditionExpression: 'attribute_not_exists(pk) OR #expiration <= :now',
+                      ExpressionAttributeNames: { '#expiration': IDEMPOTENCY_EXPIRY_ATTRIBUTE },
+                      ExpressionAttributeValues: { ':now': nowSeconds() },
+                      ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+                    },
+                  },
+                ]
+              : []),
+          ],
+          options,
+        )
+        if (!reasons) return summary
+        const [credentialReason, countReason, recordReason] = reasons
+
+        // the id is fresh, so a credential already under it is our own: an earlier attempt of
+        // this very write committed and its answer was lost
+        if (failedCondition(credentialReason)) {
+          if (isOurs(oldImage(credentialReason))) return summary
+          throw new Error('a credential with this fresh id already exists')
+        }
+        // another run claimed the key first: its answer is ours too, unless the request differs
+        if (record && idempotency && failedCondition(recordReason)) {
+          const winner = replayOf(
+            oldImage(recordReason) as IdempotencyRecordItem | undefined,
+            idempotency,
+            nowSeconds(),
+          )
+          if (winner === 'mismatch') throw new IdempotencyKeyReusedError()
+          if (winner) return winner
+          continue
+        }
+        if (failedCondition(countReason)) {
+          const current = oldImage(countReason)?.[COUNT_ATTRIBUTE]
+          if (typeof current === 'number' && current >= limit) throw new CredentialLimitReachedError(limit)
+          // no count item yet: count once and write it with this credential; or one appeared
+          // since we counted: use it
+          counted = typeof current === 'number' ? undefined : await countCredentials(credential.companyId)
+        }
+        // else a concurrent transaction on the same items: try again with a new token
+      }
+      throw new DependencyUnavailableError('DynamoDB', RETRY_AFTER_SECONDS)
+    },
+
+    async findIdempotent(companyId: string, claim: IdempotencyClaim) {
+      const { Item } = await client
         .send(
-          new PutCommand({
+          new GetCommand({
             TableName: tableName,
-            Item: item,
-            ConditionExpression: 'attribute_not_exists(pk)',
+            Key: { pk: companyPartitionKey(companyId), sk: idempotencySortKey(claim.key) },
+            ConsistentRead: true,
           }),
         )
         .catch(onError)
+      return replayOf(Item as IdempotencyRecordItem | undefined, claim, nowSeconds())
     },
 
     async find(companyId: string, id: string): Promise<CredentialSummary | undefined> {
@@ -186,41 +433,51 @@ export function createDynamoCredentialStore({
       return { ...toCredentialSummary(item), secret: fromEnvelopeAttribute(item.secret_envelope) }
     },
 
-    // one Query (paginated by DynamoDB's 1 MB pages) over the company's partition, newest first:
-    // it counts every credential for `total` and keeps the requested window.
+    // one descending Query from the count item: the count, then the newest credentials, reading
+    // at most offset + limit of them (projected, never an envelope), never the whole partition
     async list(
       companyId: string,
       { limit, offset }: { limit: number; offset: number },
     ): Promise<CredentialPage> {
+      const wanted = offset + limit
       const items: CredentialSummary[] = []
-      let total = 0
-      const pages = paginateQuery(
-        { client },
-        {
-          TableName: tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: {
-            ':pk': companyPartitionKey(companyId),
-            ':prefix': CREDENTIAL_SORT_KEY_PREFIX,
-          },
-          ProjectionExpression: SUMMARY_PROJECTION,
-          ExpressionAttributeNames: SUMMARY_NAMES,
-          ScanIndexForward: false,
-          ConsistentRead: true,
-        },
-      )
-      try {
-        for await (const page of pages) {
-          for (const item of page.Items ?? []) {
-            if (total >= offset && total < offset + limit)
-              items.push(toCredentialSummary(item as CredentialItem))
-            total += 1
+      let total: number | undefined
+      let seen = 0
+      let ExclusiveStartKey: QueryCommandInput['ExclusiveStartKey']
+      do {
+        const page = await client
+          .send(
+            new QueryCommand({
+              TableName: tableName,
+              KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :count',
+              ExpressionAttributeValues: {
+                ':pk': companyPartitionKey(companyId),
+                ':first': CREDENTIAL_SORT_KEY_PREFIX,
+                ':count': COUNT_SORT_KEY,
+              },
+              ProjectionExpression: `sk, ${COUNT_ATTRIBUTE}, ${SUMMARY_PROJECTION}`,
+              ExpressionAttributeNames: SUMMARY_NAMES,
+              ScanIndexForward: false,
+              ConsistentRead: true,
+              // the count item, then the credentials up to the end of the page
+              Limit: wanted - seen + (ExclusiveStartKey ? 0 : 1),
+              ExclusiveStartKey,
+            }),
+          )
+          .catch(onError)
+        for (const raw of page.Items ?? []) {
+          if (raw.sk === COUNT_SORT_KEY) {
+            total = raw[COUNT_ATTRIBUTE] as number
+            continue
           }
+          if (seen >= offset && items.length < limit) items.push(toCredentialSummary(raw as CredentialItem))
+          seen += 1
         }
-      } catch (error) {
-        onError(error)
-      }
-      return { items, total }
+        ExclusiveStartKey = page.LastEvaluatedKey
+        // past the end: nothing more to read
+        if (total !== undefined && offset >= total) break
+      } while (ExclusiveStartKey && seen < wanted)
+      return { items, total: total ?? (await countCredentials(companyId)) }
     },
 
     async update(
@@ -228,6 +485,7 @@ export function createDynamoCredentialStore({
       id: string,
       changes: CredentialChanges,
       { updatedAt, expectedUpdatedAt }: { updatedAt: string; expectedUpdatedAt: string },
+      options: WriteOptions = {},
       change?: ChangeRecord,
     ): Promise<boolean> {
       const values: Record<string, unknown> = {
@@ -255,41 +513,56 @@ export function createDynamoCredentialStore({
       }
       try {
         await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: key(companyId, id),
-            UpdateExpression: `SET ${assignments.join(', ')}`,
-            // optimistic concurrency: only over the version that was read
-            ConditionExpression: 'attribute_exists(pk) AND updated_at = :expected_updated_at',
-            ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
-            ExpressionAttributeValues: values,
-            // nothing comes back: the envelope never travels to this function again
-            ReturnValues: 'NONE',
-          }),
+          withWriteDeadline(
+            new UpdateCommand({
+              TableName: tableName,
+              Key: key(companyId, id),
+              UpdateExpression: `SET ${assignments.join(', ')}`,
+              // optimistic concurrency: only over the version that was read
+              ConditionExpression: 'attribute_exists(pk) AND updated_at = :expected_updated_at',
+              ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
+              ExpressionAttributeValues: values,
+              // nothing comes back: the envelope never travels to this function again
+              ReturnValues: 'NONE',
+            }),
+            options.remainingMs,
+            writeAttemptBudgetMs,
+          ),
         )
         return true
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) return onError(error)
+        if (!(error instanceof ConditionalCheckFailedException)) return onWriteError(error)
         // gone, or changed since it was read
         if (!(await store.find(companyId, id))) return false
         throw new ConcurrentUpdateError()
       }
     },
 
-    async delete(companyId: string, id: string): Promise<boolean> {
-      try {
-        await client.send(
-          new DeleteCommand({
-            TableName: tableName,
-            Key: key(companyId, id),
-            ConditionExpression: 'attribute_exists(pk)',
-          }),
+    async delete(companyId: string, id: string, options: WriteOptions = {}): Promise<boolean> {
+      let counted: number | undefined
+      for (let attempt = 1; attempt <= TRANSACTION_ATTEMPTS; attempt += 1) {
+        const reasons = await transact(
+          [
+            {
+              Delete: {
+                TableName: tableName,
+                Key: key(companyId, id),
+                ConditionExpression: 'attribute_exists(pk)',
+              },
+            },
+            countUpdate(companyId, -1, counted),
+          ],
+          options,
         )
-        return true
-      } catch (error) {
-        if (error instanceof ConditionalCheckFailedException) return false
-        return onError(error)
+        if (!reasons) return true
+        const [credentialReason, countReason] = reasons
+        if (failedCondition(credentialReason)) return false
+        if (failedCondition(countReason)) {
+          const current = oldImage(countReason)?.[COUNT_ATTRIBUTE]
+          counted = typeof current === 'number' ? undefined : await countCredentials(companyId)
+        }
       }
+      throw new DependencyUnavailableError('DynamoDB', RETRY_AFTER_SECONDS)
     },
   }
   return store

@@ -1,10 +1,13 @@
 import * as v from 'valibot'
 import type { Actor } from './activity.ts'
 import type { CreateDockerRegistryInput, DockerRegistry } from './docker-registry.ts'
-import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
-import { InvalidInputError } from './errors.ts'
+import {
+  type CreateDockerRegistryPorts,
+  createDockerRegistry,
+  toDockerRegistry,
+} from './docker-registry-use-cases.ts'
+import { IdempotencyKeyReusedError, InvalidInputError } from './errors.ts'
 import { normaliseHost } from './image-reference.ts'
-import type { IdempotencyGuard } from './ports.ts'
 import {
   type CreateDockerRegistryQuery,
   createVerifiedDockerRegistry,
@@ -21,48 +24,61 @@ export const CreateDockerRegistryHeaders = v.looseObject({
 export type CreateDockerRegistryHeaders = v.InferOutput<typeof CreateDockerRegistryHeaders>
 
 /** Ports of {@link handleCreateRequest}. */
-export interface CreateRequestPorts extends CreateDockerRegistryPorts, VerificationPorts {
-  idempotency: IdempotencyGuard
-}
+export interface CreateRequestPorts extends CreateDockerRegistryPorts, VerificationPorts {}
 
 /**
  * `POST /v3/docker-registries` as a whole: verification first when asked (`?verify=true`), and
  * with an `Idempotency-Key` a retry gets the first result instead of a second credential. The
  * fingerprint a retry must repeat leaves the secret out: a hash of it would be a guessable trace
  * of the secret in the table.
+ *
+ * A key already answered is replayed before anything else runs (no data key, no verification).
+ * Otherwise the key is claimed in the same transaction that stores the credential, so either both
+ * exist or neither: a run that fails leaves nothing, and its retry runs afresh. There is no
+ * "in progress" state: concurrent runs with one key each try, exactly one transaction stores,
+ * and the others answer its credential (or 422 when their request differs).
  */
 export async function handleCreateRequest(
   ports: CreateRequestPorts,
   companyId: string,
   input: CreateDockerRegistryInput,
   query: CreateDockerRegistryQuery,
-  idempotency: { key: string | undefined; remainingMs: () => number },
+  request: { key: string | undefined; remainingMs?: () => number },
   actor?: Actor,
 ): Promise<DockerRegistry> {
   if (query.verify !== 'true') refuseVerificationOptions(query)
-  const create = () =>
-    query.verify === 'true'
-      ? createVerifiedDockerRegistry(ports, companyId, input, query.registry_host, {
-          image: query.image,
-          platform: query.platform,
-          actor,
-        })
-      : createDockerRegistry(ports, companyId, input, { registryHost: query.registry_host, actor })
-  if (idempotency.key === undefined) return create()
-  const fingerprint = {
-    name: input.name,
-    registry: input.registry,
-    username: input.username,
-    verify: query.verify,
-    registry_host: query.registry_host === undefined ? null : normaliseHost(query.registry_host),
-    image: query.image ?? null,
-    platform: query.platform ?? null,
+  const idempotency =
+    request.key === undefined
+      ? undefined
+      : {
+          key: request.key,
+          fingerprint: {
+            name: input.name,
+            registry: input.registry,
+            username: input.username,
+            verify: query.verify,
+            registry_host: query.registry_host === undefined ? null : normaliseHost(query.registry_host),
+            image: query.image ?? null,
+            platform: query.platform ?? null,
+          },
+        }
+  if (idempotency) {
+    const answered = await ports.store.findIdempotent(companyId, idempotency)
+    if (answered === 'mismatch') throw new IdempotencyKeyReusedError()
+    if (answered) return toDockerRegistry(answered)
   }
-  return ports.idempotency.once(
-    { companyId, key: idempotency.key, fingerprint },
-    create,
-    idempotency.remainingMs,
-  )
+  const options = {
+    ...(idempotency ? { idempotency } : {}),
+    ...(request.remainingMs ? { remainingMs: request.remainingMs } : {}),
+    ...(actor ? { actor } : {}),
+  }
+  return query.verify === 'true'
+    ? createVerifiedDockerRegistry(ports, companyId, input, query.registry_host, {
+        ...options,
+        image: query.image,
+        platform: query.platform,
+      })
+    : createDockerRegistry(ports, companyId, input, { ...options, registryHost: query.registry_host })
 }
 
 // `image` and `platform` say what `?verify=true` checks; without it they would be ignored silently.

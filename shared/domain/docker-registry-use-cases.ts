@@ -13,9 +13,11 @@ import type {
   CredentialChanges,
   CredentialStore,
   CredentialSummary,
+  IdempotencyClaim,
   IdGenerator,
   SealedSecret,
   SecretSealer,
+  WriteOptions,
 } from './ports.ts'
 import { pinnableHost } from './registry-host.ts'
 import { providerUsernameRefusal } from './registry-username.ts'
@@ -45,19 +47,26 @@ export interface CreateDockerRegistryPorts {
   sealer: SecretSealer
   clock: Clock
   newId: IdGenerator
+  /** Most credentials one company may hold (the stage setting `credentialLimit`). */
+  credentialLimit: number
 }
 
-/** Options of create: the registry host to pin the credential to, and who creates it. */
-export interface SecretOptions {
+/** Options of create: the registry host to pin the credential to, the request's key, and who creates it. */
+export interface SecretOptions extends WriteOptions {
   /** `registry_host` (extension): the one host this service will ever present the secret to. */
   registryHost?: string | undefined
+  /** The request's `Idempotency-Key`, claimed in the same write as the credential. */
+  idempotency?: IdempotencyClaim
   /** The API key creating it; its Created event names it. */
   actor?: Actor | undefined
 }
 
 /**
  * Stores a new credential for a company: seals the secret under a fresh data key bound to the
- * company and credential, then writes the item. Nothing is written if sealing fails.
+ * company and credential, then writes the item with the company's count (and the request's
+ * Idempotency-Key) in one transaction. Nothing is written if sealing fails; nothing beyond the
+ * company's limit (`CredentialLimitReachedError`). With a key that a concurrent run of the same
+ * request claimed first, answers that run's credential.
  */
 export async function createDockerRegistry(
   ports: CreateDockerRegistryPorts,
@@ -79,8 +88,15 @@ export async function createDockerRegistry(
     updatedAt: now,
     ...(registryHost ? { registryHost } : {}),
   }
-  await ports.store.create({ ...credential, secret, ...(options.actor ? { createdBy: options.actor } : {}) })
-  return toDockerRegistry(credential)
+  const stored = await ports.store.create(
+    { ...credential, secret, ...(options.actor ? { createdBy: options.actor } : {}) },
+    {
+      limit: ports.credentialLimit,
+      ...(options.idempotency ? { idempotency: options.idempotency } : {}),
+      ...(options.remainingMs ? { remainingMs: options.remainingMs } : {}),
+    },
+  )
+  return toDockerRegistry(stored)
 }
 
 /** Ports of the read-only use cases. */
@@ -196,6 +212,7 @@ export async function updateDockerRegistry(
   companyId: string,
   id: string,
   input: UpdateDockerRegistryInput,
+  options: WriteOptions = {},
   actor?: Actor,
 ): Promise<DockerRegistry> {
   let secret: SealedSecret | undefined
@@ -223,6 +240,7 @@ export async function updateDockerRegistry(
         id,
         changes,
         { updatedAt, expectedUpdatedAt: current.updatedAt },
+        options,
         change,
       )
       if (!written) throw new CredentialNotFoundError()
@@ -240,11 +258,16 @@ export interface DeleteDockerRegistryPorts {
   store: CredentialStore
 }
 
-/** Deletes a credential of the company, or CredentialNotFoundError. */
+/**
+ * Deletes a credential of the company (and counts it out), or CredentialNotFoundError. A delete
+ * whose answer was lost is retried by the SDK with the same transaction token, which DynamoDB
+ * answers as the success it was; a second DELETE from the client finds nothing.
+ */
 export async function deleteDockerRegistry(
   ports: DeleteDockerRegistryPorts,
   companyId: string,
   id: string,
+  options: WriteOptions = {},
 ): Promise<void> {
-  if (!(await ports.store.delete(companyId, id))) throw new CredentialNotFoundError()
+  if (!(await ports.store.delete(companyId, id, options))) throw new CredentialNotFoundError()
 }

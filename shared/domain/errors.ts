@@ -67,11 +67,11 @@ export class IdempotencyKeyReusedError extends Error {
   }
 }
 
-/** A request with the same Idempotency-Key is still being processed. */
-export class IdempotentRequestInProgressError extends Error {
-  override readonly name = 'IdempotentRequestInProgressError'
-  constructor() {
-    super('a request with this Idempotency-Key is in progress')
+/** The company already holds as many credentials as it may. */
+export class CredentialLimitReachedError extends Error {
+  override readonly name = 'CredentialLimitReachedError'
+  constructor(readonly limit: number) {
+    super(`the company already holds ${limit} credentials`)
   }
 }
 

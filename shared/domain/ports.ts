@@ -61,14 +61,52 @@ export interface CredentialPage {
   total: number
 }
 
+/**
+ * How long the invocation may still wait for a write: a store sends no write it could not see
+ * answered (or time out) before then, so nothing it sends can commit after the function answered.
+ */
+export interface WriteOptions {
+  remainingMs?: () => number
+}
+
+/** An `Idempotency-Key` a create claims, in the same transaction as the credential it creates. */
+export interface IdempotencyClaim {
+  /** The client's Idempotency-Key. */
+  key: string
+  /** The parts of the request a retry must repeat; never a secret. */
+  fingerprint: Record<string, unknown>
+}
+
+/** Options of {@link CredentialStore.create}. */
+export interface CreateOptions extends WriteOptions {
+  /** Most credentials the company may hold; `CredentialLimitReachedError` when it holds that many. */
+  limit: number
+  /** Remembers the answer for this key for 24 hours, in the same transaction. */
+  idempotency?: IdempotencyClaim
+}
+
 /** Persistence of credentials, always scoped to one company. */
 export interface CredentialStore {
-  /** Stores a new credential; never overwrites. */
-  create(credential: StoredCredential): Promise<void>
+  /**
+   * Stores a new credential, the company's count and (given a claim) the Idempotency-Key's record
+   * in one transaction, never overwriting. Answers what the request stands for: the credential
+   * written, or the one a concurrent request with the same key and request already stored;
+   * `IdempotencyKeyReusedError` when that key stands for another request.
+   */
+  create(credential: StoredCredential, options: CreateOptions): Promise<CredentialSummary>
+  /**
+   * What an Idempotency-Key already stands for: the credential to answer again, `mismatch` when
+   * it was used with another request, or undefined when it is unused (or expired).
+   */
+  findIdempotent(
+    companyId: string,
+    claim: IdempotencyClaim,
+  ): Promise<CredentialSummary | 'mismatch' | undefined>
   /** The credential without its envelope, or undefined. */
   find(companyId: string, id: string): Promise<CredentialSummary | undefined>
   /** The credential with its envelope, or undefined (internal functions only). */
   findSealed(companyId: string, id: string): Promise<StoredCredential | undefined>
+  /** One page, newest first, and the company's exact total. */
   list(companyId: string, page: { limit: number; offset: number }): Promise<CredentialPage>
   /**
    * Applies only the given fields, if the credential still has `expectedUpdatedAt`: false when
@@ -79,11 +117,12 @@ export interface CredentialStore {
     id: string,
     changes: CredentialChanges,
     version: { updatedAt: string; expectedUpdatedAt: string },
+    options?: WriteOptions,
     /** Who changed what, written with the change (its Updated event carries it). */
     change?: ChangeRecord,
   ): Promise<boolean>
-  /** True when something was deleted. */
-  delete(companyId: string, id: string): Promise<boolean>
+  /** Deletes the credential and counts it out, in one transaction; true when something was deleted. */
+  delete(companyId: string, id: string, options?: WriteOptions): Promise<boolean>
 }
 
 /** The current time. */
@@ -91,25 +130,3 @@ export type Clock = () => Date
 
 /** A new credential id (UUIDv7, so ids sort by creation time). */
 export type IdGenerator = () => string
-
-/** What makes two requests "the same" for an Idempotency-Key. */
-export interface IdempotentRequest {
-  companyId: string
-  /** The client's Idempotency-Key. */
-  key: string
-  /** The parts of the request a retry must repeat; never a secret. */
-  fingerprint: Record<string, unknown>
-}
-
-/**
- * Runs an operation once per company and Idempotency-Key: a retry gets the first result again,
- * a reuse with another fingerprint fails with `IdempotencyKeyReusedError`, and a retry while the
- * first is still running with `IdempotentRequestInProgressError`. A failed run is forgotten.
- */
-export interface IdempotencyGuard {
-  /**
-   * @param remainingMs how long this invocation may still run: a run that dies before then (a
-   *   timeout, a crash) stops blocking its key once that time has passed, not after the whole TTL
-   */
-  once<T>(request: IdempotentRequest, operation: () => Promise<T>, remainingMs: () => number): Promise<T>
-}

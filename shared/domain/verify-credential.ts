@@ -7,7 +7,11 @@ import {
   type RegistryProvider,
   UUID_PATTERN,
 } from './docker-registry.ts'
-import { type CreateDockerRegistryPorts, createDockerRegistry } from './docker-registry-use-cases.ts'
+import {
+  type CreateDockerRegistryPorts,
+  createDockerRegistry,
+  type SecretOptions,
+} from './docker-registry-use-cases.ts'
 import { CredentialNotFoundError, DependencyUnavailableError, InvalidInputError } from './errors.ts'
 import { type ImagePlatform, parsePlatform } from './image-platform.ts'
 import {
@@ -391,7 +395,7 @@ export async function createVerifiedDockerRegistry(
   companyId: string,
   input: CreateDockerRegistryInput,
   requestedHost: string | undefined,
-  options: VerificationOptions & { actor?: Actor | undefined } = {},
+  options: Omit<SecretOptions, 'registryHost'> & VerificationOptions = {},
 ): Promise<DockerRegistry> {
   const pinned = requestedHost === undefined ? undefined : pinnableHost(input.registry, requestedHost)
   const host = verificationHost(input.registry, pinned)
@@ -407,5 +411,9 @@ export async function createVerifiedDockerRegistry(
   )
   // `anonymous`: the registry serves pulls without credentials, so storing them breaks nothing
   if (!STORABLE.has(result.status)) throw new VerificationFailedError(result)
-  return createDockerRegistry(ports, companyId, input, { registryHost: pinned, actor: options.actor })
+  const { image: _image, platform: _platform, ...secretOptions } = options
+  return createDockerRegistry(ports, companyId, input, {
+    ...secretOptions,
+    ...(pinned ? { registryHost: pinned } : {}),
+  })
 }

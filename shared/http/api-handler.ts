@@ -17,7 +17,11 @@ import { type RequestIdContext, requestId } from './middleware/request-id.ts'
 import { type InputContext, type RequestSchemas, validateRequest } from './middleware/validate-request.ts'
 import type { Route } from './routes.ts'
 
-/** How long before Lambda's own timeout the chain stops waiting and answers. */
+/**
+ * How long before Lambda's own timeout the chain stops waiting and answers (503). Writes are
+ * never in flight at that moment: each write attempt is sent only with time left to see its
+ * answer before it (shared/adapters/write-deadline.ts).
+ */
 export const EARLY_TIMEOUT_MS = 500
 
 /** The context an API operation's handler sees. */

@@ -2,10 +2,10 @@ import type { APIGatewayProxyResult } from 'aws-lambda'
 import {
   AuthenticationError,
   ConcurrentUpdateError,
+  CredentialLimitReachedError,
   CredentialNotFoundError,
   DependencyUnavailableError,
   IdempotencyKeyReusedError,
-  IdempotentRequestInProgressError,
   type InputIssue,
   InvalidInputError,
   PermissionDeniedError,
@@ -116,18 +116,13 @@ export function mapError(error: unknown, requestId: string): MappedError {
       }),
     }
   }
-  if (error instanceof IdempotentRequestInProgressError) {
+  if (error instanceof CredentialLimitReachedError) {
     return {
       serverFault: false,
-      response: errorResponse(
-        409,
-        'Conflict',
-        {
-          code: 'idempotency_key_in_use',
-          message: 'A request with this Idempotency-Key is still in progress; retry shortly.',
-        },
-        { 'retry-after': '1' },
-      ),
+      response: errorResponse(409, 'Conflict', {
+        code: 'credential_limit_reached',
+        message: `This company already holds ${error.limit} Docker registry credentials, the most it may; delete one first.`,
+      }),
     }
   }
   if (error instanceof AuthenticationError) {

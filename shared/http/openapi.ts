@@ -225,25 +225,40 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   platform:
     'Extension, with `image`: a platform the image must have, `os/architecture[/variant]` (e.g. `linux/amd64`); `platform_mismatch` when it lacks it',
   'idempotency-key':
-    'Extension: a key of your choosing (e.g. a UUID) that makes retries safe: for 24 hours, a retry with the same key and the same name, registry and username gets the first answer again instead of creating a second credential',
+    'Extension: a key of your choosing (e.g. a UUID) that makes retries safe: for 24 hours, a retry with the same key and the same name, registry and username gets the first answer again instead of creating a second credential. The key is stored in the same write as the credential: a request that failed left nothing, so its retry runs; concurrent requests with one key store one credential and all answer it',
   registry_host:
     "Extension: pins the credential, for good, to the registry host (`host[:port]`) its secret belongs to, which must be one of the provider's; the service then presents the secret to that host only (verification) and resolves it only for images on it. Needed to verify `ecr` and `custom` credentials; a pinned credential never moves to another registry",
 }
 
+/** A reusable error response: its component name, description and headers. */
+interface ErrorResponseDocs {
+  name: string
+  description: string
+  headers?: string[]
+  /**
+   * Who answers: `function` (always with X-Request-Id), `gateway` (API Gateway itself, only its
+   * X-Amzn-RequestId), or `either` (X-Request-Id only when a function answered).
+   */
+  answeredBy: 'function' | 'gateway' | 'either'
+}
+
+/**
+ * The create operation's 409, which is not the update's: the company holds as many credentials
+ * as it may. No `Retry-After`: retrying does not help until one is deleted.
+ */
+const CREDENTIAL_LIMIT_RESPONSE: ErrorResponseDocs = {
+  name: 'CredentialLimitReached',
+  answeredBy: 'function',
+  description:
+    'The company already holds as many credentials as it may (`data.code` `credential_limit_reached`; 1,000 unless the deployment sets another limit, at most 10,000). Nothing was stored; delete a credential first.',
+}
+
+// whether an operation stores new credentials (and so can reach the company's limit)
+const createsCredentials = (route: Route) =>
+  route.method === 'POST' && route.credentialActions.includes('dynamodb:PutItem')
+
 /** Every error status the API answers, with the reusable response that documents it. */
-const ERROR_RESPONSES: Record<
-  number,
-  {
-    name: string
-    description: string
-    headers?: string[]
-    /**
-     * Who answers: `function` (always with X-Request-Id), `gateway` (API Gateway itself, only its
-     * X-Amzn-RequestId), or `either` (X-Request-Id only when a function answered).
-     */
-    answeredBy: 'function' | 'gateway' | 'either'
-  }
-> = {
+const ERROR_RESPONSES: Record<number, ErrorResponseDocs> = {
   400: {
     name: 'BadRequest',
     answeredBy: 'either',
@@ -271,7 +286,7 @@ const ERROR_RESPONSES: Record<
     name: 'Conflict',
     answeredBy: 'function',
     description:
-      'A concurrent request got in the way: one with the same `Idempotency-Key` is still in progress, or the credential kept changing while this update ran. Retry after `Retry-After` seconds.',
+      'The credential kept changing while this update ran (`data.code` `concurrent_update`). Retry after `Retry-After` seconds.',
     headers: ['Retry-After'],
   },
   413: {
@@ -448,7 +463,8 @@ function errorStatuses(route: Route, docs: OperationDocs): number[] {
   if (route.permission !== null) statuses.add(401).add(403)
   if (docs.path) statuses.add(404) // every operation on one credential looks it up by id
   if (route.hasBody) statuses.add(413).add(415)
-  if (route.idempotent) statuses.add(409).add(422)
+  if (route.idempotent) statuses.add(422)
+  if (createsCredentials(route)) statuses.add(409) // the company's credential limit
   if (route.method === 'PATCH') statuses.add(409) // an update that kept losing races to others
   // api keys and credentials both live in DynamoDB; secrets go through KMS
   if (route.permission !== null || route.credentialActions.length > 0 || route.secretsKey !== 'none') {
@@ -467,7 +483,8 @@ function operation(route: Route, docs: OperationDocs): Record<string, unknown> {
     },
   }
   for (const status of errorStatuses(route, docs)) {
-    const error = ERROR_RESPONSES[status]
+    const error =
+      status === 409 && createsCredentials(route) ? CREDENTIAL_LIMIT_RESPONSE : ERROR_RESPONSES[status]
     if (!error) throw new Error(`no documentation for status ${status}`)
     responses[status] = { $ref: `#/components/responses/${error.name}` }
   }
@@ -512,14 +529,16 @@ function schemas(): Record<string, JsonSchema> {
 function errorResponses(): Record<string, unknown> {
   return sortedEntries(
     Object.fromEntries(
-      Object.values(ERROR_RESPONSES).map(({ name, description, headers = [], answeredBy }) => [
-        name,
-        {
-          description,
-          headers: { ...requestIdHeaderRefs(answeredBy), ...headerRefs(headers) },
-          content: jsonContent('Error'),
-        },
-      ]),
+      [...Object.values(ERROR_RESPONSES), CREDENTIAL_LIMIT_RESPONSE].map(
+        ({ name, description, headers = [], answeredBy }) => [
+          name,
+          {
+            description,
+            headers: { ...requestIdHeaderRefs(answeredBy), ...headerRefs(headers) },
+            content: jsonContent('Error'),
+          },
+        ],
+      ),
     ),
   )
 }

@@ -18,14 +18,17 @@ export interface Route {
   permission: Permission | null
   /** Whether the operation takes a JSON body (body limit and parser apply). */
   hasBody: boolean
-  /** DynamoDB actions on credential items (`COMPANY#…` partitions). */
+  /**
+   * DynamoDB actions on the items of `COMPANY#…` partitions (credentials, the company's count,
+   * Idempotency-Key records). A TransactWriteItems is authorised per item by these actions.
+   */
   credentialActions: readonly string[]
   /**
    * Never `open`: no function behind API Gateway may decrypt (threat: a leaked API key or a bug in
    * a public function reaching every company's secrets); the type makes it a compile error.
    */
   secretsKey: PublicSecretsKeyAccess
-  /** Whether the operation honours `Idempotency-Key` (its records live under `pk = IDEMPOTENCY`). */
+  /** Whether the operation honours `Idempotency-Key` (its records live in the company's partition). */
   idempotent?: boolean
   /** Internal functions (by folder name) the operation invokes with Lambda Invoke. */
   invokes?: readonly string[]
@@ -53,7 +56,9 @@ export const routes = {
     functionName: 'create-docker-registry',
     permission: 'docker_registries:write',
     hasBody: true,
-    credentialActions: ['dynamodb:PutItem'],
+    // one transaction: the credential and the Idempotency-Key record (Put), the count (Update);
+    // GetItem replays a key, Query counts a company that has no count item yet
+    credentialActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
     secretsKey: 'seal',
     idempotent: true,
   },
@@ -94,7 +99,8 @@ export const routes = {
     functionName: 'delete-docker-registry',
     permission: 'docker_registries:write',
     hasBody: false,
-    credentialActions: ['dynamodb:DeleteItem'],
+    // one transaction with the count (Update); Query counts a company without a count item
+    credentialActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
     secretsKey: 'none',
   },
   verifyDockerRegistry: {

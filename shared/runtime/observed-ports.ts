@@ -1,27 +1,26 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics'
 import { DependencyUnavailableError } from '../domain/errors.ts'
-import type { IdempotencyGuard } from '../domain/ports.ts'
+import type { CredentialStore } from '../domain/ports.ts'
 import type { VerificationPorts } from '../domain/verify-credential.ts'
 import { count, METRIC } from './metrics.ts'
 
 /**
- * Counts the replays of an idempotency guard: a call whose operation never ran was answered
- * from the stored record of an earlier request.
+ * Counts the replays of Idempotency-Keys: a create answered from the record of an earlier request
+ * (found before anything ran), or with the credential a concurrent request with the same key
+ * stored first (the transaction answered another id than the one this request wrote).
  */
-export function countIdempotentReplays(guard: IdempotencyGuard, metrics: Metrics): IdempotencyGuard {
+export function countIdempotentReplays(store: CredentialStore, metrics: Metrics): CredentialStore {
   return {
-    async once(request, operation, remainingMs) {
-      let ran = false
-      const result = await guard.once(
-        request,
-        () => {
-          ran = true
-          return operation()
-        },
-        remainingMs,
-      )
-      if (!ran) count(metrics, METRIC.idempotentReplay)
-      return result
+    ...store,
+    async findIdempotent(companyId, claim) {
+      const answered = await store.findIdempotent(companyId, claim)
+      if (answered !== undefined && answered !== 'mismatch') count(metrics, METRIC.idempotentReplay)
+      return answered
+    },
+    async create(credential, options) {
+      const stored = await store.create(credential, options)
+      if (stored.id !== credential.id) count(metrics, METRIC.idempotentReplay)
+      return stored
     },
   }
 }

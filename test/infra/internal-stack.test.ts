@@ -174,6 +174,9 @@ describe('InternalStack', () => {
       expect(passes(streamRecord('API_KEY#ab12', 'API_KEY'))).toBe(false)
       expect(passes(streamRecord('COMPANY#0191f7a0', 'API_KEY'))).toBe(false)
       expect(passes(streamRecord('API_KEY#ab12', 'DOCKER_REGISTRY#0191f7a1'))).toBe(false)
+      // the company's count and its Idempotency-Key records share the partition, never the prefix
+      expect(passes(streamRecord('COMPANY#0191f7a0', 'DOCKER_REGISTRY~COUNT'))).toBe(false)
+      expect(passes(streamRecord('COMPANY#0191f7a0', 'IDEMPOTENCY#create-docker-registry#ab12'))).toBe(false)
     })
 
     it('is created only after the role may read the stream and dead-letter', () => {

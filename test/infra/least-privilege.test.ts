@@ -9,7 +9,6 @@ import {
   BASELINE,
   COMPANIES_ONLY,
   type Grant,
-  IDEMPOTENCY_ONLY,
   list,
   roleGrants,
   roleIds,
@@ -23,12 +22,13 @@ import {
 const EXPECTED: Record<string, Grant[]> = {
   [routes.createDockerRegistry.functionName]: [
     { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
+    // one TransactWriteItems, authorised per item: the credential and its Idempotency-Key record
+    // (PutItem), the company's count (UpdateItem); GetItem replays a key, Query counts a company
+    // that has no count item yet. All in company partitions, never an API key item.
     { action: 'dynamodb:PutItem', resource: 'table', condition: COMPANIES_ONLY },
-    // Idempotency-Key records, in their own partition only
-    { action: 'dynamodb:PutItem', resource: 'table', condition: IDEMPOTENCY_ONLY },
-    { action: 'dynamodb:GetItem', resource: 'table', condition: IDEMPOTENCY_ONLY },
-    { action: 'dynamodb:UpdateItem', resource: 'table', condition: IDEMPOTENCY_ONLY },
-    { action: 'dynamodb:DeleteItem', resource: 'table', condition: IDEMPOTENCY_ONLY },
+    { action: 'dynamodb:UpdateItem', resource: 'table', condition: COMPANIES_ONLY },
+    { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
+    { action: 'dynamodb:Query', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'kms:GenerateDataKey', resource: 'secrets key', condition: SECRETS_ONLY },
   ],
   [routes.listDockerRegistries.functionName]: [
@@ -47,7 +47,10 @@ const EXPECTED: Record<string, Grant[]> = {
   ],
   [routes.deleteDockerRegistry.functionName]: [
     { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
+    // one TransactWriteItems with the count (UpdateItem); Query counts a company without one
     { action: 'dynamodb:DeleteItem', resource: 'table', condition: COMPANIES_ONLY },
+    { action: 'dynamodb:UpdateItem', resource: 'table', condition: COMPANIES_ONLY },
+    { action: 'dynamodb:Query', resource: 'table', condition: COMPANIES_ONLY },
   ],
   // no table access to credentials and no KMS: it invokes the internal verifier, which decrypts
   [routes.verifyDockerRegistry.functionName]: [

@@ -77,6 +77,7 @@ describe('resolveStageSettings', () => {
       serviceName: 'registry-credentials',
       healthCheckIntervalMinutes: 1440,
       healthChecksPerHostPerSecond: 2,
+      credentialLimit: 1000,
     })
   })
 
@@ -84,6 +85,19 @@ describe('resolveStageSettings', () => {
     expect(() => resolveStageSettings('test', { ...minimal, healthCheckIntervalMinutes: minutes })).toThrow(
       StageSettingsError,
     )
+  })
+
+  it.each([0, 10_001, 2.5, '1000'])(
+    'rejects the credential limit %j (1 to 10,000 so total fits the contract)',
+    (limit) => {
+      expect(() => resolveStageSettings('test', { ...minimal, credentialLimit: limit })).toThrow(
+        /credentialLimit must be a whole number from 1 to 10000/,
+      )
+    },
+  )
+
+  it('takes a credential limit up to 10,000', () => {
+    expect(resolveStageSettings('test', { ...minimal, credentialLimit: 10_000 }).credentialLimit).toBe(10_000)
   })
 
   it('rejects a misspelt setting instead of silently using the default', () => {

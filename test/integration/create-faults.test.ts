@@ -99,8 +99,8 @@ describe('POST /v3/docker-registries when KMS fails', () => {
 })
 
 describe('POST /v3/docker-registries when DynamoDB fails', () => {
-  it('answers 503 when PutItem is throttled, leaving no item', async () => {
-    proxies.dynamodb?.fail('PutItem', {
+  it('answers 503 when the transaction is throttled, leaving no item', async () => {
+    proxies.dynamodb?.fail('TransactWriteItems', {
       status: 400,
       type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException',
       message: 'injected throttle',
@@ -112,7 +112,7 @@ describe('POST /v3/docker-registries when DynamoDB fails', () => {
   })
 
   it('answers 503 when DynamoDB is unavailable', async () => {
-    proxies.dynamodb?.fail('PutItem', {
+    proxies.dynamodb?.fail('TransactWriteItems', {
       status: 500,
       type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
       message: 'injected outage',
@@ -133,7 +133,7 @@ describe('POST /v3/docker-registries when DynamoDB fails', () => {
 
   it('forgets a failed create, so a retry with the same Idempotency-Key creates the credential', async () => {
     const headers = { 'idempotency-key': crypto.randomUUID() }
-    // the idempotency record is written, then sealing fails: the record must not stick
+    // sealing fails before anything is written: nothing may stick
     proxies.kms?.fail('GenerateDataKey', { status: 500, type: 'KMSInternalException' })
     const failed = await stack.request('POST', '/docker-registries', { body: validCreateBody, headers })
     proxies.kms?.heal()
@@ -145,12 +145,213 @@ describe('POST /v3/docker-registries when DynamoDB fails', () => {
   })
 
   it('recovers once the dependency is back', async () => {
-    proxies.dynamodb?.fail('PutItem', { status: 500, type: 'InternalServerError' })
+    proxies.dynamodb?.fail('TransactWriteItems', { status: 500, type: 'InternalServerError' })
     await createExpectingFailure(503)
     proxies.dynamodb?.heal()
 
     const response = await stack.request('POST', '/docker-registries', { body: validCreateBody })
 
     expect(response.status).toBe(201)
+  })
+})
+
+const credentialIds = async () => (await stack.rawCredentialItems()).map((item) => item.id.S as string)
+const idempotencyRecords = async () =>
+  (await stack.rawItems()).filter((item) => (item.sk as { S: string }).S.startsWith('IDEMPOTENCY#'))
+const countItem = async (companyId: string) =>
+  (await stack.rawItems()).find(
+    (item) =>
+      (item.pk as { S: string }).S === `COMPANY#${companyId}` &&
+      (item.sk as { S: string }).S === 'DOCKER_REGISTRY~COUNT',
+  )?.credential_count
+
+// a company of its own, with one credential already (so its count item exists)
+async function freshCompany() {
+  const companyId = newCompanyId()
+  const key = await stack.mintKey(companyId)
+  const first = await stack.request('POST', '/docker-registries', { body: validCreateBody, key })
+  expect(first.status).toBe(201)
+  return { companyId, key, ids: async () => (await credentialIds()).filter((id) => id !== first.body.id) }
+}
+
+async function createIn(company: { key: string }, headers: Record<string, string> = {}) {
+  return stack.request('POST', '/docker-registries', { body: validCreateBody, key: company.key, headers })
+}
+
+const throttled = {
+  status: 400,
+  type: 'com.amazonaws.dynamodb.v20120810#ThrottlingException',
+  message: 'injected throttle',
+}
+
+describe('POST /v3/docker-registries when an answer is lost', () => {
+  it('answers 201 when the transaction committed and its answer was lost (the SDK retry is recognised)', async () => {
+    const company = await freshCompany()
+    const before = new Set(await credentialIds())
+    proxies.dynamodb?.dropAnswer('TransactWriteItems', { times: 1 })
+
+    const response = await createIn(company)
+
+    expect(response.status).toBe(201)
+    const added = (await credentialIds()).filter((id) => !before.has(id))
+    expect(added).toEqual([response.body.id])
+    expect(await countItem(company.companyId)).toEqual({ N: '2' })
+  })
+
+  it('answers the first credential to a retry with the same key when every answer was lost', async () => {
+    const company = await freshCompany()
+    const before = new Set(await credentialIds())
+    const headers = { 'idempotency-key': crypto.randomUUID() }
+    proxies.dynamodb?.dropAnswer('TransactWriteItems')
+
+    const failed = await createIn(company, headers)
+    proxies.dynamodb?.heal()
+    const retried = await createIn(company, headers)
+
+    expect(failed.status).toBe(503)
+    expect(failed.headers.get('retry-after')).toBe('1')
+    expect(retried.status).toBe(201)
+    const added = (await credentialIds()).filter((id) => !before.has(id))
+    expect(added).toEqual([retried.body.id])
+    expect(await countItem(company.companyId)).toEqual({ N: '2' })
+  })
+
+  it('answers 201 when the answer comes after the client timeout: the retry has the same token', async () => {
+    const company = await freshCompany()
+    const before = new Set(await credentialIds())
+    // carried out at once, answered after the 3 s request timeout
+    proxies.dynamodb?.holdAnswer('TransactWriteItems', 4_000, { times: 1 })
+
+    const response = await createIn(company)
+
+    expect(response.status).toBe(201)
+    expect(proxies.dynamodb?.forwarded('TransactWriteItems')).toBeGreaterThanOrEqual(2)
+    const added = (await credentialIds()).filter((id) => !before.has(id))
+    expect(added).toEqual([response.body.id])
+  })
+})
+
+describe('POST /v3/docker-registries when a call hangs', () => {
+  it('answers 503 when DynamoDB hangs past the timeout, and nothing is stored then or later', async () => {
+    const company = await freshCompany()
+    const before = (await credentialIds()).length
+    const headers = { 'idempotency-key': crypto.randomUUID() }
+    proxies.dynamodb?.hang('TransactWriteItems')
+
+    const response = await createIn(company, headers)
+    proxies.dynamodb?.heal()
+
+    expect(response.status).toBe(503)
+    expect(response.headers.get('retry-after')).toBe('1')
+    // both SDK attempts timed out on our side; neither was ever forwarded
+    expect(proxies.dynamodb?.attempts('TransactWriteItems')).toBeGreaterThanOrEqual(2)
+    expect((await credentialIds()).length).toBe(before)
+    const retried = await createIn(company, headers)
+    expect(retried.status).toBe(201)
+    expect((await credentialIds()).length).toBe(before + 1)
+  })
+
+  it('answers 503 when KMS hangs past the timeout, writing nothing', async () => {
+    const company = await freshCompany()
+    const before = (await credentialIds()).length
+    const writes = proxies.dynamodb?.attempts('TransactWriteItems') ?? 0
+    proxies.kms?.hang('GenerateDataKey')
+
+    const response = await createIn(company)
+
+    expect(response.status).toBe(503)
+    expect(proxies.dynamodb?.attempts('TransactWriteItems')).toBe(writes)
+    expect((await credentialIds()).length).toBe(before)
+  })
+})
+
+describe('POST /v3/docker-registries with an Idempotency-Key when a write fails', () => {
+  it('stores neither the credential nor the record when the transaction holding both fails', async () => {
+    const company = await freshCompany()
+    const before = (await credentialIds()).length
+    const records = (await idempotencyRecords()).length
+    const headers = { 'idempotency-key': crypto.randomUUID() }
+    // the record's part of the transaction is refused: the whole transaction is
+    proxies.dynamodb?.fail('TransactWriteItems', {
+      status: 400,
+      type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+      message: 'Transaction cancelled [None, None, ThrottlingError]',
+      fields: {
+        CancellationReasons: [
+          { Code: 'None' },
+          { Code: 'None' },
+          { Code: 'ThrottlingError', Message: 'injected' },
+        ],
+      },
+    })
+
+    const failed = await createIn(company, headers)
+    proxies.dynamodb?.heal()
+
+    expect(failed.status).toBe(503)
+    expect(failed.headers.get('retry-after')).toBe('1')
+    expect((await credentialIds()).length).toBe(before)
+    expect((await idempotencyRecords()).length).toBe(records)
+    const first = await createIn(company, headers)
+    const replay = await createIn(company, headers)
+    expect(first.status).toBe(201)
+    expect(replay.body).toEqual(first.body)
+    expect((await credentialIds()).length).toBe(before + 1)
+  })
+
+  it('answers 503, never 500, when concurrent transactions keep conflicting', async () => {
+    const company = await freshCompany()
+    const before = (await credentialIds()).length
+    proxies.dynamodb?.fail('TransactWriteItems', {
+      status: 400,
+      type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+      message: 'Transaction cancelled [TransactionConflict, None]',
+      fields: { CancellationReasons: [{ Code: 'TransactionConflict' }, { Code: 'None' }] },
+    })
+
+    const response = await createIn(company)
+
+    expect(response.status).toBe(503)
+    expect((await credentialIds()).length).toBe(before)
+  })
+
+  it('answers concurrent creates sharing a key whose first run fails with one credential, never 500', async () => {
+    const company = await freshCompany()
+    const before = (await credentialIds()).length
+    const headers = { 'idempotency-key': crypto.randomUUID() }
+    // whichever run gets there first fails both its attempts
+    proxies.dynamodb?.fail('TransactWriteItems', throttled, { times: 2 })
+
+    const responses = await Promise.all([
+      createIn(company, headers),
+      createIn(company, headers),
+      createIn(company, headers),
+    ])
+    proxies.dynamodb?.heal()
+    const settled = await createIn(company, headers)
+
+    for (const response of responses) expect([201, 503]).toContain(response.status)
+    const created = [...responses, settled].filter((response) => response.status === 201)
+    expect(settled.status).toBe(201)
+    expect(new Set(created.map((response) => response.body.id))).toEqual(new Set([settled.body.id]))
+    expect((await credentialIds()).length).toBe(before + 1)
+  })
+})
+
+describe('DELETE /v3/docker-registries/{id} when an answer is lost', () => {
+  it('answers 200 when the delete committed and its answer was lost; a second DELETE answers 404', async () => {
+    const company = await freshCompany()
+    const created = await createIn(company)
+    proxies.dynamodb?.dropAnswer('TransactWriteItems', { times: 1 })
+
+    const deleted = await stack.request('DELETE', `/docker-registries/${created.body.id}`, {
+      key: company.key,
+    })
+    const again = await stack.request('DELETE', `/docker-registries/${created.body.id}`, { key: company.key })
+
+    expect(deleted.status).toBe(200)
+    expect(again.status).toBe(404)
+    expect(await credentialIds()).not.toContain(created.body.id)
+    expect(await countItem(company.companyId)).toEqual({ N: '1' })
   })
 })

@@ -1,24 +1,52 @@
-import { ConcurrentUpdateError } from '../../shared/domain/errors.ts'
+import {
+  ConcurrentUpdateError,
+  CredentialLimitReachedError,
+  IdempotencyKeyReusedError,
+} from '../../shared/domain/errors.ts'
 import type {
+  CreateOptions,
   CredentialChanges,
   CredentialPage,
   CredentialStore,
   CredentialSummary,
+  IdempotencyClaim,
   SealedSecret,
   SecretContext,
   SecretSealer,
   StoredCredential,
 } from '../../shared/domain/ports.ts'
 
-/** An in-memory credential store with the DynamoDB store's semantics. */
+/** An in-memory credential store with the DynamoDB store's semantics (limit, idempotency records). */
 export class InMemoryCredentialStore implements CredentialStore {
   readonly items = new Map<string, StoredCredential>()
+  readonly claims = new Map<string, { fingerprint: string; credential: CredentialSummary }>()
   private key = (companyId: string, id: string) => `${companyId}/${id}`
 
-  async create(credential: StoredCredential): Promise<void> {
+  async create(credential: StoredCredential, options: CreateOptions): Promise<CredentialSummary> {
     const key = this.key(credential.companyId, credential.id)
     if (this.items.has(key)) throw new Error('exists')
+    const { secret: _, ...summary } = credential
+    if (options.idempotency) {
+      const claimed = await this.findIdempotent(credential.companyId, options.idempotency)
+      if (claimed === 'mismatch') throw new IdempotencyKeyReusedError()
+      if (claimed) return claimed
+    }
+    const held = [...this.items.values()].filter((item) => item.companyId === credential.companyId).length
+    if (held >= options.limit) throw new CredentialLimitReachedError(options.limit)
     this.items.set(key, structuredClone(credential))
+    if (options.idempotency) {
+      this.claims.set(`${credential.companyId}/${options.idempotency.key}`, {
+        fingerprint: JSON.stringify(options.idempotency.fingerprint),
+        credential: summary,
+      })
+    }
+    return summary
+  }
+
+  async findIdempotent(companyId: string, claim: IdempotencyClaim) {
+    const stored = this.claims.get(`${companyId}/${claim.key}`)
+    if (!stored) return undefined
+    return stored.fingerprint === JSON.stringify(claim.fingerprint) ? stored.credential : 'mismatch'
   }
 
   async find(companyId: string, id: string): Promise<CredentialSummary | undefined> {

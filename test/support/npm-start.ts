@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { inject } from 'vitest'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -20,13 +22,21 @@ export interface StartedLocalStack {
 const field = (output: string, label: string) => new RegExp(`${label}\\s+(\\S+)`).exec(output)?.[1] ?? ''
 
 function spawnLocalMain(env: Record<string, string>): ChildProcess {
+  // the run's one DynamoDB Local, with a table of this start's own (a JVM start costs seconds),
+  // unless the test is about the engine itself: its port or its data directory
+  const ownEngine = ['LOCAL_DATA_DIR', 'LOCAL_DYNAMODB_PORT', 'LOCAL_DYNAMODB_ENDPOINT'].some(
+    (name) => name in env,
+  )
+  const engine = ownEngine
+    ? { LOCAL_DYNAMODB_PORT: '0' }
+    : { LOCAL_DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), LOCAL_TABLE: `npm-start-${randomUUID()}` }
   return spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
       PORT: '0',
-      LOCAL_DYNAMODB_PORT: '0',
       LOCAL_LAMBDA_PORT: '0',
+      ...engine,
       POWERTOOLS_LOG_LEVEL: 'WARN',
       ...env,
     },

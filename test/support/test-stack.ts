@@ -1,5 +1,6 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
+import { inject } from 'vitest'
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '../../local/local-stack.ts'
 import { routeList } from '../../shared/http/routes.ts'
 import { assertResponseMatchesOpenApi } from './openapi-validator.ts'
@@ -49,11 +50,17 @@ export interface TestStack extends LocalStack {
 }
 
 /**
- * Starts a local stack on free ports for one test file. The functions log at WARN in tests
+ * Starts a local stack on free ports for one test file, with a table of its own on the run's
+ * DynamoDB Local (test/support/global-setup.ts). The functions log at WARN in tests
  * (vitest.config.ts); tests about logs raise it with `logger.setLogLevel`.
  */
 export async function startTestStack(options: LocalStackOptions = {}): Promise<TestStack> {
-  const stack = await startLocalStack({ port: 0, dynamoDbPort: 0, ...options })
+  const stack = await startLocalStack({
+    port: 0,
+    dynamoDbEndpoint: inject('dynamoDbEndpoint'),
+    tableName: `test-${crypto.randomUUID()}`,
+    ...options,
+  })
   const raw = new DynamoDBClient({
     endpoint: stack.dynamoDb.endpoint,
     region: stack.kms.region,

@@ -180,6 +180,35 @@ describe('toCredentialEvent', () => {
     expect(events).toStrictEqual([undefined, undefined, undefined])
   })
 
+  it("ignores the company's count item and its Idempotency-Key records", () => {
+    // Arrange: the items a create's and a delete's transaction write beside the credential
+    const companyPartition = `COMPANY#${COMPANY_ID}`
+    const count = { pk: companyPartition, sk: 'DOCKER_REGISTRY~COUNT', credential_count: 3 }
+    const record = {
+      pk: companyPartition,
+      sk: 'IDEMPOTENCY#create-docker-registry#9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      fingerprint: 'ab',
+      credential: { id: CREDENTIAL_ID },
+      expiration: 1_738_317_600,
+    }
+    const records = [count, record].flatMap((item, index) =>
+      (['INSERT', 'MODIFY', 'REMOVE'] as const).map((eventName) =>
+        streamRecord({
+          eventName,
+          oldItem: eventName === 'INSERT' ? undefined : item,
+          newItem: eventName === 'REMOVE' ? undefined : item,
+          sequenceNumber: `50000000000000000000000${index}`,
+        }),
+      ),
+    )
+
+    // Act
+    const events = records.map(toCredentialEvent)
+
+    // Assert
+    expect(events).toStrictEqual(records.map(() => undefined))
+  })
+
   it('never puts the secret envelope into any event', () => {
     // Arrange
     const records = [insertRecord, modifyRecord, removeRecord]

@@ -53,7 +53,7 @@ beforeEach(() => {
   store = new InMemoryCredentialStore()
   sealer = new RecordingSealer()
   clock = fixedClock()
-  ports = { store, sealer, clock, newId: sequentialIds() }
+  ports = { store, sealer, clock, newId: sequentialIds(), credentialLimit: 1000 }
 })
 
 describe('createDockerRegistry', () => {

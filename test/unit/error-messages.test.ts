@@ -19,16 +19,19 @@ async function refusedUpdate(
     newId: sequentialIds(),
   }
   const id = 'fb5e5168-4281-4bec-94c5-0d1584e9e657'
-  await store.create({
-    companyId,
-    id,
-    name: 'Hub',
-    username: 'me',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    secret: await ports.sealer.seal('sup3r-secret', { companyId, credentialId: id }),
-    ...created,
-  })
+  await store.create(
+    {
+      companyId,
+      id,
+      name: 'Hub',
+      username: 'me',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      secret: await ports.sealer.seal('sup3r-secret', { companyId, credentialId: id }),
+      ...created,
+    },
+    { limit: 1000 },
+  )
   return updateDockerRegistry(ports as never, companyId, id, update).then(
     () => expect.unreachable('the update was accepted'),
     (error: unknown) => bodyOf(error),

@@ -56,7 +56,7 @@ let exchanger: CountingExchanger
 let ports: Parameters<typeof resolveCredential>[0]
 let credentialId: string
 
-const writePorts = () => ({ store, sealer: envelope, clock, newId: sequentialIds() })
+const writePorts = () => ({ store, sealer: envelope, clock, newId: sequentialIds(), credentialLimit: 1000 })
 const resolve = (image = `${HOST}/app:1.0`) =>
   resolveCredential(ports, { company_id: COMPANY_ID, docker_registry_credential_id: credentialId, image })
 

@@ -2,7 +2,7 @@ import middy from '@middy/core'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { DependencyUnavailableError } from '../../shared/domain/errors.ts'
-import type { IdempotencyGuard } from '../../shared/domain/ports.ts'
+import type { CredentialStore, CredentialSummary } from '../../shared/domain/ports.ts'
 import { errorResponse } from '../../shared/http/middleware/error-response.ts'
 import { observability } from '../../shared/http/middleware/observability.ts'
 import { operationMetrics } from '../../shared/http/middleware/operation-metrics.ts'
@@ -98,32 +98,43 @@ describe('operationMetrics', () => {
 })
 
 describe('countIdempotentReplays', () => {
-  it('counts a call whose operation did not run, and only that', async () => {
+  it('counts a create answered from an earlier record or a concurrent winner, and only those', async () => {
     process.env.POWERTOOLS_METRICS_DISABLED = 'false'
     const metrics = createMetrics('createDockerRegistryV3')
-    const stored = new Map<string, unknown>()
-    const guard: IdempotencyGuard = {
-      async once(request, operation) {
-        if (!stored.has(request.key)) stored.set(request.key, await operation())
-        return stored.get(request.key) as never
-      },
+    const summary = (id: string) => ({ id }) as CredentialSummary
+    const answers = { found: [summary('first'), 'mismatch', undefined] as const, created: ['mine', 'winner'] }
+    let found = 0
+    let created = 0
+    const store = {
+      findIdempotent: async () => answers.found[found++],
+      create: async () => summary(answers.created[created++] as string),
+    } as unknown as CredentialStore
+    const counted = countIdempotentReplays(store, metrics)
+    const claim = { key: 'k', fingerprint: {} }
+
+    await counted.findIdempotent('c', claim) // replayed
+    await counted.findIdempotent('c', claim) // refused: another request
+    await counted.findIdempotent('c', claim) // unused
+    await counted.create({ id: 'mine' } as never, { limit: 10 }) // stored
+    await counted.create({ id: 'mine' } as never, { limit: 10 }) // a concurrent winner's credential
+    const output = captureOutput()
+    try {
+      metrics.publishStoredMetrics()
+    } finally {
+      output.restore()
     }
-    const counted = countIdempotentReplays(guard, metrics)
-    const request = { companyId: 'c', key: 'k', fingerprint: {} }
+    const emitted = output
+      .text()
+      .split('\n')
+      .filter((line) => line.includes('"_aws"'))
+      .map((line) => JSON.parse(line))
 
-    await counted.once(
-      request,
-      async () => 'first',
-      () => 1000,
+    expect(
+      emitted.flatMap((line) => line._aws.CloudWatchMetrics[0].Metrics.map((m: { Name: string }) => m.Name)),
+    ).toEqual(['IdempotentReplay'])
+    expect([emitted[0].IdempotentReplay].flat().reduce((sum: number, value: number) => sum + value, 0)).toBe(
+      2,
     )
-    await counted.once(
-      request,
-      async () => 'second',
-      () => 1000,
-    )
-    const names = await emittedNames(async () => metrics.publishStoredMetrics())
-
-    expect(names).toEqual(['IdempotentReplay'])
     process.env.POWERTOOLS_METRICS_DISABLED = 'true'
   })
 })

@@ -25,16 +25,19 @@ const sealed: StoredCredential['secret'] = {
 
 function fixture(recordUse?: (use: LastUse) => Promise<boolean>) {
   const store = new InMemoryCredentialStore()
-  void store.create({
-    companyId: COMPANY_ID,
-    id: CREDENTIAL_ID,
-    name: 'GHCR',
-    registry: 'github',
-    username: 'octocat',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-01T00:00:00.000Z',
-    secret: sealed,
-  })
+  void store.create(
+    {
+      companyId: COMPANY_ID,
+      id: CREDENTIAL_ID,
+      name: 'GHCR',
+      registry: 'github',
+      username: 'octocat',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      updatedAt: '2026-01-01T00:00:00.000Z',
+      secret: sealed,
+    },
+    { limit: 10 },
+  )
   const clock = fixedClock()
   const order: string[] = []
   const stamps: { companyId: string; id: string; use: LastUse; staleBefore: string }[] = []

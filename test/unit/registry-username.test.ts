@@ -140,6 +140,7 @@ describe('updateDockerRegistry, username and secret rules', () => {
       sealer: new RecordingSealer(),
       clock: fixedClock(),
       newId: sequentialIds(),
+      credentialLimit: 1000,
     }
   })
   const issuesOf = async (update: Promise<unknown>) => {

@@ -68,7 +68,10 @@ class FakeStore implements CredentialStore {
     return this.items.get(`${companyId}/${id}`)
   }
 
-  create(): Promise<void> {
+  create(): never {
+    throw new Error('not used by resolve')
+  }
+  findIdempotent(): never {
     throw new Error('not used by resolve')
   }
   find(): never {

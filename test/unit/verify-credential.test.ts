@@ -218,6 +218,7 @@ describe('createVerifiedDockerRegistry', () => {
       sealer: new RecordingSealer(),
       clock: fixedClock(),
       newId: sequentialIds(),
+      credentialLimit: 1000,
       verifier: recordingVerifier('ok').verifier,
       exchanger: recordingExchanger().exchanger,
     }
@@ -235,6 +236,7 @@ describe('createVerifiedDockerRegistry', () => {
       sealer,
       clock: fixedClock(),
       newId: sequentialIds(),
+      credentialLimit: 1000,
       verifier: recordingVerifier('auth_denied').verifier,
       exchanger: recordingExchanger().exchanger,
     }
