@@ -1,5 +1,4 @@
 import * as v from 'valibot'
-import type { Actor } from './activity.ts'
 import {
   type CreateDockerRegistryInput,
   type DockerRegistry,
