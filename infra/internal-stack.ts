@@ -70,6 +70,8 @@ export const VERIFIER_DATA_ACCESS: FunctionDataAccess = {
   secretsKey: 'open',
   // an ecr credential by role is checked by assuming it, as resolve does (never this account's)
   assumesCustomerRoles: true,
+  // each verification's activity record, in its own partition
+  activityActions: ['dynamodb:PutItem'],
 }
 
 /**

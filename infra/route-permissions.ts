@@ -1,5 +1,6 @@
 import { Aws, Validations } from 'aws-cdk-lib'
 import { Effect, type Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
+import { ACTIVITY_PARTITION_PREFIX } from '../shared/adapters/activity-log.ts'
 import { apiKeyPartitionKey } from '../shared/adapters/api-key-store.ts'
 import { companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
 import { SECRET_PURPOSE } from '../shared/adapters/kms-envelope.ts'
@@ -15,6 +16,9 @@ export const API_KEY_LEADING_KEYS = apiKeyPartitionKey('*')
 /** Leading keys of credential items: every company's partition, never an API key item. */
 export const CREDENTIAL_LEADING_KEYS = companyPartitionKey('*')
 
+/** Leading keys of activity records: their own partitions, never a credential's. */
+export const ACTIVITY_LEADING_KEYS = `${ACTIVITY_PARTITION_PREFIX}*`
+
 /** The only KMS action each kind of secrets-key access allows. */
 export const SECRETS_KEY_ACTIONS: Readonly<Record<SecretsKeyAccess, readonly string[]>> = {
   none: [],
@@ -29,7 +33,7 @@ export const SECRETS_KEY_ACTIONS: Readonly<Record<SecretsKeyAccess, readonly str
  */
 export type FunctionDataAccess = Pick<
   Route,
-  'permission' | 'credentialActions' | 'idempotent' | 'invokes' | 'assumesCustomerRoles'
+  'permission' | 'credentialActions' | 'idempotent' | 'invokes' | 'assumesCustomerRoles' | 'activityActions'
 > & {
   /** Internal functions may also `open`; routes never do. */
   secretsKey: SecretsKeyAccess
@@ -84,6 +88,17 @@ export function routePolicyStatements(
         actions: [...route.credentialActions],
         resources: [resources.tableArn],
         conditions: leadingKeys(CREDENTIAL_LEADING_KEYS),
+      }),
+    )
+  }
+  if ((route.activityActions ?? []).length > 0) {
+    statements.push(
+      new PolicyStatement({
+        sid: 'AccessActivity',
+        effect: Effect.ALLOW,
+        actions: [...(route.activityActions ?? [])],
+        resources: [resources.tableArn],
+        conditions: leadingKeys(ACTIVITY_LEADING_KEYS),
       }),
     )
   }

@@ -47,7 +47,7 @@ export class StatefulStack extends Stack {
       // thereby be able to decrypt the envelopes stored in it.
       encryption: TableEncryptionV2.awsManagedKey(),
       dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
-      // only Idempotency-Key records carry it; credentials and API keys never expire
+      // only Idempotency-Key and activity records carry it; credentials and API keys never expire
       timeToLiveAttribute: IDEMPOTENCY_EXPIRY_ATTRIBUTE,
     })
 

@@ -27,6 +27,7 @@ export const handler = apiHandler(routes.verifyDockerRegistry, {
       credentialId: input.path.id,
       image: input.query.image,
       platform: input.query.platform,
+      actor: { apiKeyId: caller.keyId, apiKeyName: caller.keyName },
     }),
   ),
 )

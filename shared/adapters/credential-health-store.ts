@@ -1,5 +1,11 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb'
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb'
+import { randomUUID } from 'node:crypto'
+import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb'
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb'
 import type {
   CredentialHealthStore,
   CredentialWithHealth,
@@ -7,6 +13,7 @@ import type {
   LastVerification,
 } from '../domain/credential-health.ts'
 import type { VerificationStatus } from '../domain/verify-credential.ts'
+import { activityItem } from './activity-log.ts'
 import { translateAwsError } from './aws-errors.ts'
 import {
   type CredentialItem,
@@ -125,7 +132,7 @@ export function createDynamoCredentialHealthStore({
   }
 
   return {
-    async recordVerification(companyId, id, verification: LastVerification, runId) {
+    async recordVerification(companyId, id, verification: LastVerification, runId, activity) {
       const set: Record<string, unknown> = {
         [HEALTH_ATTRIBUTES.result]: verification.result,
         [HEALTH_ATTRIBUTES.message]: verification.message,
@@ -144,23 +151,46 @@ export function createDynamoCredentialHealthStore({
           values[`:${name}`] = value
         }
       }
+      const update = {
+        TableName: tableName,
+        Key: key(companyId, id),
+        UpdateExpression: `SET ${assignments.join(', ')}${removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''}`,
+        // never recreate a deleted credential; never replace a later verification with an
+        // earlier one (two checks racing, a slow scheduled one behind an on-demand one)
+        ConditionExpression: `attribute_exists(pk) AND (attribute_not_exists(${HEALTH_ATTRIBUTES.verifiedAt}) OR ${HEALTH_ATTRIBUTES.verifiedAt} <= :${HEALTH_ATTRIBUTES.verifiedAt})`,
+        ExpressionAttributeValues: values,
+      }
       try {
-        await client.send(
-          new UpdateCommand({
-            TableName: tableName,
-            Key: key(companyId, id),
-            UpdateExpression: `SET ${assignments.join(', ')}${removals.length > 0 ? ` REMOVE ${removals.join(', ')}` : ''}`,
-            // never recreate a deleted credential; never replace a later verification with an
-            // earlier one (two checks racing, a slow scheduled one behind an on-demand one)
-            ConditionExpression: `attribute_exists(pk) AND (attribute_not_exists(${HEALTH_ATTRIBUTES.verifiedAt}) OR ${HEALTH_ATTRIBUTES.verifiedAt} <= :${HEALTH_ATTRIBUTES.verifiedAt})`,
-            ExpressionAttributeValues: values,
-            ReturnValues: 'NONE',
-          }),
-        )
+        if (activity) {
+          // the record and the verification commit together or not at all; the token makes the
+          // SDK's retry of an attempt whose answer was lost return that attempt's outcome
+          await client.send(
+            new TransactWriteCommand({
+              TransactItems: [
+                { Update: update },
+                {
+                  Put: {
+                    TableName: tableName,
+                    Item: activityItem(companyId, id, activity),
+                    ConditionExpression: 'attribute_not_exists(pk)',
+                  },
+                },
+              ],
+              ClientRequestToken: randomUUID(),
+            }),
+          )
+        } else {
+          await client.send(new UpdateCommand({ ...update, ReturnValues: 'NONE' }))
+        }
         return true
       } catch (error) {
-        if (!(error instanceof ConditionalCheckFailedException)) return onError(error)
-        // a later verification is stored: this one is history, and the credential exists
+        const failedCondition =
+          error instanceof ConditionalCheckFailedException ||
+          (error instanceof TransactionCanceledException &&
+            error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed')
+        if (!failedCondition) return onError(error)
+        // a later verification is stored (this one is history, and the credential exists), or
+        // the credential is gone
         return exists(companyId, id)
       }
     },

@@ -15,7 +15,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
-import type { ChangeRecord } from '../domain/activity.ts'
+import type { Actor, ChangeRecord } from '../domain/activity.ts'
 import type { RegistryProvider } from '../domain/docker-registry.ts'
 import {
   ConcurrentUpdateError,
@@ -34,6 +34,7 @@ import type {
   StoredCredential,
   WriteOptions,
 } from '../domain/ports.ts'
+import { activityItem } from './activity-log.ts'
 import { RETRY_AFTER_SECONDS, translateAwsError } from './aws-errors.ts'
 import {
   IDEMPOTENCY_EXPIRY_ATTRIBUTE,
@@ -361,6 +362,22 @@ export function createDynamoCredentialStore({
                   },
                 ]
               : []),
+            // who created it: its activity record, last so the reasons above keep their places
+            ...(credential.createdBy
+              ? [
+                  {
+                    Put: {
+                      TableName: tableName,
+                      Item: activityItem(credential.companyId, credential.id, {
+                        at: credential.createdAt,
+                        kind: 'created',
+                        actor: credential.createdBy,
+                      }),
+                      ConditionExpression: 'attribute_not_exists(pk)',
+                    },
+                  },
+                ]
+              : []),
           ],
           options,
         )
@@ -511,20 +528,48 @@ export function createDynamoCredentialStore({
         values[`:${field}`] = value
         assignments.push(`#${field} = :${field}`)
       }
+      const update = {
+        TableName: tableName,
+        Key: key(companyId, id),
+        UpdateExpression: `SET ${assignments.join(', ')}`,
+        // optimistic concurrency: only over the version that was read
+        ConditionExpression: 'attribute_exists(pk) AND updated_at = :expected_updated_at',
+        ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
+        ExpressionAttributeValues: values,
+      }
+      if (change) {
+        // the change and its activity record commit together or not at all (no change without
+        // its record); the transaction's token makes the SDK's retry of an attempt whose answer
+        // was lost return that attempt's outcome instead of writing a second record
+        const reasons = await transact(
+          [
+            { Update: update },
+            {
+              Put: {
+                TableName: tableName,
+                Item: activityItem(companyId, id, {
+                  at: updatedAt,
+                  kind: 'updated',
+                  actor: change.actor,
+                  changedFields: change.changedFields,
+                  secretRotated: change.secretRotated,
+                }),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+          options,
+        )
+        if (!reasons) return true
+        // gone, or changed since it was read (or a concurrent transaction): read again
+        if (!(await store.find(companyId, id))) return false
+        throw new ConcurrentUpdateError()
+      }
       try {
         await client.send(
           withWriteDeadline(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: key(companyId, id),
-              UpdateExpression: `SET ${assignments.join(', ')}`,
-              // optimistic concurrency: only over the version that was read
-              ConditionExpression: 'attribute_exists(pk) AND updated_at = :expected_updated_at',
-              ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
-              ExpressionAttributeValues: values,
-              // nothing comes back: the envelope never travels to this function again
-              ReturnValues: 'NONE',
-            }),
+            // nothing comes back: the envelope never travels to this function again
+            new UpdateCommand({ ...update, ReturnValues: 'NONE' }),
             options.remainingMs,
             writeAttemptBudgetMs,
           ),
@@ -538,7 +583,7 @@ export function createDynamoCredentialStore({
       }
     },
 
-    async delete(companyId: string, id: string, options: WriteOptions = {}): Promise<boolean> {
+    async delete(companyId: string, id: string, options: WriteOptions = {}, actor?: Actor): Promise<boolean> {
       let counted: number | undefined
       for (let attempt = 1; attempt <= TRANSACTION_ATTEMPTS; attempt += 1) {
         const reasons = await transact(
@@ -551,6 +596,22 @@ export function createDynamoCredentialStore({
               },
             },
             countUpdate(companyId, -1, counted),
+            // who deleted it: its activity record, kept after it (until the record's TTL)
+            ...(actor
+              ? [
+                  {
+                    Put: {
+                      TableName: tableName,
+                      Item: activityItem(companyId, id, {
+                        at: new Date(clock().getTime()).toISOString(),
+                        kind: 'deleted',
+                        actor,
+                      }),
+                      ConditionExpression: 'attribute_not_exists(pk)',
+                    },
+                  },
+                ]
+              : []),
           ],
           options,
         )

@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import type { ActivityEntry } from './activity.ts'
 import { REGISTRY_PROVIDERS, UUID_PATTERN } from './docker-registry.ts'
 import { CredentialNotFoundError } from './errors.ts'
 import type { CredentialSummary } from './ports.ts'
@@ -50,6 +51,8 @@ export interface CredentialHealthStore {
     id: string,
     verification: LastVerification,
     runId?: string,
+    /** Its activity record, written in the same transaction (no verification without it). */
+    activity?: ActivityEntry,
   ): Promise<boolean>
   /**
    * Stamps the last use, only when the stored one is older than `staleBefore` (a conditional

@@ -1,4 +1,5 @@
 import * as v from 'valibot'
+import type { ActivityEntry, Actor } from './activity.ts'
 import { type CredentialHealthStore, lastVerificationOf } from './credential-health.ts'
 import { UUID_PATTERN } from './docker-registry.ts'
 import {
@@ -31,6 +32,8 @@ export interface CredentialVerificationRequest {
   platform?: string | undefined
   /** The scheduled run this check belongs to, so the run never checks a credential twice. */
   runId?: string | undefined
+  /** The API key that asked (the verify route); absent for scheduled checks. */
+  actor?: Actor | undefined
 }
 
 /**
@@ -55,6 +58,15 @@ export const CredentialVerificationEvent = v.strictObject(
     docker_registry_credential_id: uuid,
     image: v.optional(ImageParameter),
     platform: v.optional(PlatformParameter),
+    actor: v.optional(
+      v.strictObject(
+        {
+          api_key_id: v.pipe(v.string('must be a string'), v.regex(/^[0-9a-f]{64}$/, 'must be a key id')),
+          api_key_name: v.pipe(v.string('must be a string'), v.maxLength(255, 'is too long')),
+        },
+        unknownProperty,
+      ),
+    ),
     run_id: v.optional(
       v.pipe(
         v.string('must be a string'),
@@ -95,6 +107,9 @@ export function credentialVerificationEvent(
     ...(request.image === undefined ? {} : { image: request.image }),
     ...(request.platform === undefined ? {} : { platform: request.platform }),
     ...(request.runId === undefined ? {} : { run_id: request.runId }),
+    ...(request.actor === undefined
+      ? {}
+      : { actor: { api_key_id: request.actor.apiKeyId, api_key_name: request.actor.apiKeyName } }),
   }
 }
 
@@ -130,9 +145,29 @@ export async function verifyStoredCredential(
     platform,
     run_id: runId,
   } = parsed.output
+  const actor = parsed.output.actor && {
+    apiKeyId: parsed.output.actor.api_key_id,
+    apiKeyName: parsed.output.actor.api_key_name,
+  }
   try {
     const report = await verifyDockerRegistry(ports, companyId, id, { image, platform })
-    const recorded = await ports.health.recordVerification(companyId, id, lastVerificationOf(report), runId)
+    // its activity record is written in the same transaction as the verification it records
+    const activity: ActivityEntry = {
+      at: report.verified_at,
+      kind: 'verified',
+      ...(actor ? { actor } : {}),
+      result: report.result,
+      message: report.message,
+      ...(report.image ? { image: report.image } : {}),
+      source: runId === undefined ? 'api' : 'schedule',
+    }
+    const recorded = await ports.health.recordVerification(
+      companyId,
+      id,
+      lastVerificationOf(report),
+      runId,
+      activity,
+    )
     // deleted while it was being checked: report nothing about a credential that is gone
     if (!recorded) return failure('not_found', 'No Docker registry credential with this id exists.')
     return { ok: true, report }

@@ -268,6 +268,7 @@ export async function deleteDockerRegistry(
   companyId: string,
   id: string,
   options: WriteOptions = {},
+  actor?: Actor,
 ): Promise<void> {
-  if (!(await ports.store.delete(companyId, id, options))) throw new CredentialNotFoundError()
+  if (!(await ports.store.delete(companyId, id, options, actor))) throw new CredentialNotFoundError()
 }

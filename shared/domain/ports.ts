@@ -122,7 +122,13 @@ export interface CredentialStore {
     change?: ChangeRecord,
   ): Promise<boolean>
   /** Deletes the credential and counts it out, in one transaction; true when something was deleted. */
-  delete(companyId: string, id: string, options?: WriteOptions): Promise<boolean>
+  delete(
+    companyId: string,
+    id: string,
+    options?: WriteOptions,
+    /** Who deletes it: its activity record is written in the same transaction. */
+    actor?: Actor,
+  ): Promise<boolean>
 }
 
 /** The current time. */

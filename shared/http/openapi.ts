@@ -6,6 +6,7 @@ import {
 } from '@valibot/to-json-schema'
 import * as v from 'valibot'
 import packageJson from '../../package.json' with { type: 'json' }
+import { ActivityReport } from '../domain/activity.ts'
 import { CreateDockerRegistryHeaders } from '../domain/create-request.ts'
 import { CredentialHealthReport } from '../domain/credential-health.ts'
 import {
@@ -103,6 +104,7 @@ const OpenApiDocumentSchema = v.pipe(
 
 // every body the API reads or writes, by component name.
 const componentSchemas = {
+  ActivityReport,
   CreateDockerRegistryInput,
   CredentialHealthReport,
   DeletedMessage,
@@ -186,6 +188,14 @@ const operationDocs: { [K in keyof typeof routes]: OperationDocs } = {
     path: CredentialPathParameters,
     query: VerifyDockerRegistryQuery,
     success: { status: 200, description: 'What the registry said', body: 'VerificationReport' },
+  },
+  getDockerRegistryActivity: {
+    summary: 'Get Docker registry credential activity (extension)',
+    description:
+      'The audit trail of a credential: its last 100 changes (who: the API key id and name, never the key; which fields; whether the secret was rotated) and verifications (result, on demand or scheduled), newest first, each written in the same transaction as what it records and kept 90 days, also after the credential is deleted. Not part of the Sevalla v3 API.',
+    tag: TAG_REGISTRIES,
+    path: CredentialPathParameters,
+    success: { status: 200, description: 'The newest records first', body: 'ActivityReport' },
   },
   getDockerRegistryHealth: {
     summary: 'Get Docker registry credential health (extension)',

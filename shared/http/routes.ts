@@ -36,6 +36,8 @@ export interface Route {
   namesAssumingRoles?: boolean
   /** Whether the function assumes customers' IAM roles (`ecr` credentials by role). */
   assumesCustomerRoles?: boolean
+  /** DynamoDB actions on activity records (`ACTIVITY#…` partitions). */
+  activityActions?: readonly string[]
 }
 
 /**
@@ -59,6 +61,8 @@ export const routes = {
     // one transaction: the credential and the Idempotency-Key record (Put), the count (Update);
     // GetItem replays a key, Query counts a company that has no count item yet
     credentialActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+    // its activity record, in the same transaction
+    activityActions: ['dynamodb:PutItem'],
     secretsKey: 'seal',
     idempotent: true,
   },
@@ -90,6 +94,8 @@ export const routes = {
     permission: 'docker_registries:write',
     hasBody: true,
     credentialActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    // the update's activity record, in the same transaction
+    activityActions: ['dynamodb:PutItem'],
     secretsKey: 'seal',
   },
   deleteDockerRegistry: {
@@ -101,6 +107,8 @@ export const routes = {
     hasBody: false,
     // one transaction with the count (Update); Query counts a company without a count item
     credentialActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+    // its activity record, in the same transaction
+    activityActions: ['dynamodb:PutItem'],
     secretsKey: 'none',
   },
   verifyDockerRegistry: {
@@ -115,6 +123,18 @@ export const routes = {
     credentialActions: [],
     secretsKey: 'none',
     invokes: [CREDENTIAL_VERIFIER_FUNCTION_NAME],
+  },
+  getDockerRegistryActivity: {
+    operationId: 'getDockerRegistryActivity',
+    method: 'GET',
+    path: '/v3/docker-registries/{id}/activity',
+    functionName: 'get-docker-registry-activity',
+    permission: 'docker_registries:read',
+    hasBody: false,
+    // the credential is read only when it has no records: is it unknown, or just quiet?
+    credentialActions: ['dynamodb:GetItem'],
+    activityActions: ['dynamodb:Query'],
+    secretsKey: 'none',
   },
   getDockerRegistryHealth: {
     operationId: 'getDockerRegistryHealth',

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { RegistryFunction } from '../../infra/constructs/registry-function.ts'
 import { buildTestApp, type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
 import {
+  ACTIVITY_ONLY,
   ASSUME_CUSTOMER_ROLES,
   BASELINE,
   COMPANIES_ONLY,
@@ -379,6 +380,7 @@ describe('InternalStack', () => {
             },
           },
           { action: 'kms:Decrypt', resource: 'secrets key', condition: SECRETS_ONLY },
+          { action: 'dynamodb:PutItem', resource: 'table', condition: ACTIVITY_ONLY },
           ...ASSUME_CUSTOMER_ROLES,
         ]),
       )

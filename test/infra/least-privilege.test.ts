@@ -4,6 +4,7 @@ import { type FunctionDataAccess, routePolicyStatements } from '../../infra/rout
 import { type Route, routeList, routes } from '../../shared/http/routes.ts'
 import { type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
 import {
+  ACTIVITY_ONLY,
   API_KEYS_ONLY,
   actionAllows,
   BASELINE,
@@ -30,6 +31,7 @@ const EXPECTED: Record<string, Grant[]> = {
     { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'dynamodb:Query', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'kms:GenerateDataKey', resource: 'secrets key', condition: SECRETS_ONLY },
+    { action: 'dynamodb:PutItem', resource: 'table', condition: ACTIVITY_ONLY },
   ],
   [routes.listDockerRegistries.functionName]: [
     { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
@@ -43,6 +45,8 @@ const EXPECTED: Record<string, Grant[]> = {
     { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
     { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'dynamodb:UpdateItem', resource: 'table', condition: COMPANIES_ONLY },
+    // its activity record, in the same transaction, in activity partitions only
+    { action: 'dynamodb:PutItem', resource: 'table', condition: ACTIVITY_ONLY },
     { action: 'kms:GenerateDataKey', resource: 'secrets key', condition: SECRETS_ONLY },
   ],
   [routes.deleteDockerRegistry.functionName]: [
@@ -51,11 +55,17 @@ const EXPECTED: Record<string, Grant[]> = {
     { action: 'dynamodb:DeleteItem', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'dynamodb:UpdateItem', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'dynamodb:Query', resource: 'table', condition: COMPANIES_ONLY },
+    { action: 'dynamodb:PutItem', resource: 'table', condition: ACTIVITY_ONLY },
   ],
   // no table access to credentials and no KMS: it invokes the internal verifier, which decrypts
   [routes.verifyDockerRegistry.functionName]: [
     { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
     { action: 'lambda:InvokeFunction', resource: 'function test-credential-verifier' },
+  ],
+  [routes.getDockerRegistryActivity.functionName]: [
+    { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
+    { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
+    { action: 'dynamodb:Query', resource: 'table', condition: ACTIVITY_ONLY },
   ],
   [routes.getDockerRegistryHealth.functionName]: [
     { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },

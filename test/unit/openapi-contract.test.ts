@@ -21,6 +21,7 @@ const EXTRA_PATHS = [
   '/openapi.json',
   '/docker-registries/{id}/verify',
   '/docker-registries/{id}/health',
+  '/docker-registries/{id}/activity',
   '/docker-registries/external-id',
 ]
 const ERROR_BODY_EXTENSIONS = ['data.issues', 'data.result']
