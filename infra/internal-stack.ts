@@ -29,7 +29,7 @@ import {
   VERIFICATION_WRITE_ATTRIBUTES,
 } from '../shared/adapters/credential-health-store.ts'
 import { SCANNED_ATTRIBUTES } from '../shared/adapters/credential-scanner.ts'
-import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
+import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../shared/domain/credential-keys.ts'
 import { CREDENTIAL_VERIFIER_FUNCTION_NAME } from '../shared/http/routes.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
 import {

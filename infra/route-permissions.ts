@@ -2,8 +2,8 @@ import { Aws, Validations } from 'aws-cdk-lib'
 import { Effect, type Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import { ACTIVITY_PARTITION_PREFIX } from '../shared/adapters/activity-log.ts'
 import { apiKeyPartitionKey } from '../shared/adapters/api-key-store.ts'
-import { companyPartitionKey } from '../shared/adapters/docker-registry-store.ts'
 import { SECRET_PURPOSE } from '../shared/adapters/kms-envelope.ts'
+import { companyPartitionKey } from '../shared/domain/credential-keys.ts'
 import {
   CREDENTIAL_VERIFIER_FUNCTION_NAME,
   type Route,

@@ -1,16 +1,21 @@
-import { Duration, Validations } from 'aws-cdk-lib'
+import { relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { AssetHashType, DockerImage, Duration, Validations } from 'aws-cdk-lib'
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs'
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { Construct } from 'constructs'
+import { bundleFunctionSync } from '../bundling/function-bundle.ts'
 
-/**
- * Defines `require` inside the ESM bundle: a few CommonJS dependencies still call it, and esbuild's
- * ESM output has no `require` of its own.
- */
-export const ESM_REQUIRE_SHIM =
-  "import { createRequire as __createRequire } from 'node:module';const require = __createRequire(import.meta.url);"
+// the bundling settings live in infra/bundling/function-bundle.ts; re-exported for the tests.
+export {
+  ESM_REQUIRE_SHIM,
+  LAMBDA_ESBUILD_OPTIONS,
+  LAMBDA_MODULE_ALIASES,
+} from '../bundling/function-bundle.ts'
+
+// the folder holding package.json: the asset's source (only its bundle is staged)
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url))
 
 /** Properties of a {@link RegistryFunction}. */
 export interface RegistryFunctionProps {
@@ -67,8 +72,9 @@ export interface RegistryFunctionProps {
 
 /**
  * The one Lambda function shape of this project: Node.js 24 on arm64, an ESM bundle built by the
- * local esbuild with the AWS SDK inside (so the code runs against the SDK version it was tested
- * with), minified with source maps, X-Ray tracing, and a log group of its own with retention.
+ * local esbuild during synth with the AWS SDK inside (so the code runs against the SDK version it
+ * was tested with), split so rarely used code loads on demand, minified with source maps of our own
+ * code, X-Ray tracing, and a log group of its own with retention.
  *
  * The execution role is created here with no AWS managed policy: it may write only to this
  * function's log group (and send traces); callers add data access to {@link role} in policies of
@@ -76,7 +82,7 @@ export interface RegistryFunctionProps {
  */
 export class RegistryFunction extends Construct {
   /** The Lambda function. */
-  readonly function: NodejsFunction
+  readonly function: LambdaFunction
   /** The execution role; grant data access to it. */
   readonly role: Role
   /** The function's log group. */
@@ -98,9 +104,24 @@ export class RegistryFunction extends Construct {
     })
     this.logGroup.grantWrite(this.role)
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry,
-      handler: 'handler',
+    this.function = new LambdaFunction(this, 'Function', {
+      handler: 'index.handler',
+      code: Code.fromAsset(PROJECT_ROOT, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // never Docker: the bundle is built by the esbuild in node_modules (in a child Node).
+          image: DockerImage.fromRegistry('registry-function-bundles-locally'),
+          // never run (the local bundling always succeeds), but part of CDK's bundling cache key:
+          // without the entry in it, every function of a synth would get the first one's bundle.
+          command: ['bundle', relative(PROJECT_ROOT, props.entry)],
+          local: {
+            tryBundle(outputDir: string) {
+              bundleFunctionSync(props.entry, outputDir)
+              return true
+            },
+          },
+        },
+      }),
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -115,20 +136,9 @@ export class RegistryFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'RegistryCredentials',
         POWERTOOLS_LOG_LEVEL: props.logLevel ?? 'INFO',
+        // stack traces name our TypeScript files and lines; the maps hold only our own code, so
+        // the first logged error of a container (when Node decodes a map) stays cheap.
         NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        banner: ESM_REQUIRE_SHIM,
-        minify: true,
-        sourceMap: true,
-        // bundle the AWS SDK instead of using the runtime's copy: the version is pinned by our
-        // lockfile, and a bundle that loads only the clients it uses starts faster.
-        externalModules: [],
-        // never Docker: the bundle is built by the esbuild in node_modules.
-        forceDockerBundling: false,
       },
     })
 

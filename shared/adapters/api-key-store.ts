@@ -6,9 +6,9 @@ import {
   paginateScan,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
-import { LRUCache } from 'lru-cache'
 import type { ApiKeyLookup, ApiKeyRecord, ApiKeyStore, Permission } from '../domain/api-key.ts'
 import { translateAwsError } from './aws-errors.ts'
+import { createExpiringCache } from './expiring-cache.ts'
 
 /** Sort key shared by every API key item. */
 export const API_KEY_SORT_KEY = 'API_KEY'
@@ -139,7 +139,7 @@ export function createCachedApiKeyLookup(
   lookup: ApiKeyLookup,
   { ttlMs = API_KEY_CACHE_TTL_MS, max = API_KEY_CACHE_MAX_ENTRIES } = {},
 ): ApiKeyLookup {
-  const cache = new LRUCache<string, ApiKeyRecord>({ max, ttl: ttlMs })
+  const cache = createExpiringCache<string, ApiKeyRecord>({ max, ttlMs })
   return {
     async find(hash: string): Promise<ApiKeyRecord | undefined> {
       const cached = cache.get(hash)

@@ -12,15 +12,11 @@ import type {
   LastUse,
   LastVerification,
 } from '../domain/credential-health.ts'
+import { companyPartitionKey, credentialSortKey } from '../domain/credential-keys.ts'
 import type { VerificationStatus } from '../domain/verify-credential.ts'
 import { activityItem } from './activity-log.ts'
 import { translateAwsError } from './aws-errors.ts'
-import {
-  type CredentialItem,
-  companyPartitionKey,
-  credentialSortKey,
-  toCredentialSummary,
-} from './docker-registry-store.ts'
+import { type CredentialItem, toCredentialSummary } from './docker-registry-store.ts'
 
 /**
  * The health attributes of credential items: plain top-level attributes beside the credential's

@@ -1,10 +1,10 @@
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb'
+import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../domain/credential-keys.ts'
 import type { RegistryProvider } from '../domain/docker-registry.ts'
 import { InvalidInputError } from '../domain/errors.ts'
 import type { CredentialScanner, ScannedCredential } from '../domain/health-check-run.ts'
 import { translateAwsError } from './aws-errors.ts'
 import { HEALTH_ATTRIBUTES } from './credential-health-store.ts'
-import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from './docker-registry-store.ts'
 
 /**
  * Every company's credentials, for the scheduled health checks: a Scan that projects only what a

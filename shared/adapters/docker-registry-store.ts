@@ -16,6 +16,11 @@ import {
 } from '@aws-sdk/lib-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import type { Actor, ChangeRecord } from '../domain/activity.ts'
+import {
+  CREDENTIAL_SORT_KEY_PREFIX,
+  companyPartitionKey,
+  credentialSortKey,
+} from '../domain/credential-keys.ts'
 import type { RegistryProvider } from '../domain/docker-registry.ts'
 import {
   ConcurrentUpdateError,
@@ -44,15 +49,6 @@ import {
   replayOf,
 } from './idempotency-record.ts'
 import { WriteDeadlineError, withWriteDeadline } from './write-deadline.ts'
-
-/** Partition key of everything a company owns. */
-export const companyPartitionKey = (companyId: string) => `COMPANY#${companyId}`
-
-/** Prefix of credential sort keys. */
-export const CREDENTIAL_SORT_KEY_PREFIX = 'DOCKER_REGISTRY#'
-
-/** Sort key of one credential. */
-export const credentialSortKey = (id: string) => `${CREDENTIAL_SORT_KEY_PREFIX}${id}`
 
 /**
  * Sort key of the company's credential count. It sorts right after every credential

@@ -1,7 +1,7 @@
 import type { AttributeValue as SdkAttributeValue } from '@aws-sdk/client-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
 import type { AttributeValue, DynamoDBBatchItemFailure, DynamoDBRecord } from 'aws-lambda'
-import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../adapters/docker-registry-store.ts'
+import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from './credential-keys.ts'
 
 // the stream carries the table's own item format, so this mapping shares the store's key layout
 // rather than restating it.

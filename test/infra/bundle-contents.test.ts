@@ -1,24 +1,24 @@
 import { readdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { describe, expect, it } from 'vitest'
+import { LAMBDA_ESBUILD_OPTIONS } from '../../infra/constructs/registry-function.ts'
 
 // the design's cold-start budget: each function's bundle carries only what that function uses.
-// these are the same esbuild settings the RegistryFunction construct bundles with (ESM, node24,
-// the AWS SDK bundled), minus minification and source maps, which do not change what is included.
+// these are the esbuild settings the RegistryFunction construct bundles with (its chunks included),
+// without writing anything.
 const FUNCTIONS_DIR = fileURLToPath(new URL('../../functions/', import.meta.url))
 const functionNames = readdirSync(FUNCTIONS_DIR)
 
 async function bundledPackages(functionName: string): Promise<Set<string>> {
   const result = await build({
+    ...LAMBDA_ESBUILD_OPTIONS,
     entryPoints: [`${FUNCTIONS_DIR}${functionName}/handler.ts`],
-    bundle: true,
+    outdir: join(tmpdir(), 'bundle-contents', functionName),
     write: false,
     metafile: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
-    mainFields: ['module', 'main'],
     logLevel: 'silent',
   })
   const packages = new Set<string>()
@@ -89,6 +89,31 @@ describe('function bundles', () => {
     )
 
     expect(opening.sort()).toEqual(['credential-verifier', 'resolve-docker-registry'])
+  })
+
+  it.each(functionNames)(
+    '%s carries only the environment credential provider, not the default chain',
+    (name) => {
+      expect(bundle(name).has('@aws-sdk/credential-provider-env') || name === 'get-openapi-document').toBe(
+        true,
+      )
+      for (const chain of [
+        '@aws-sdk/credential-provider-node',
+        '@aws-sdk/credential-provider-ini',
+        '@aws-sdk/credential-provider-sso',
+        '@aws-sdk/credential-provider-process',
+        '@aws-sdk/credential-provider-web-identity',
+        '@aws-sdk/nested-clients',
+        '@smithy/credential-provider-imds',
+      ]) {
+        expect(bundle(name)).not.toContain(chain)
+      }
+    },
+  )
+
+  it('publish-credential-events, which only reads stream records, carries no DynamoDB client', () => {
+    expect(bundle('publish-credential-events')).not.toContain('@aws-sdk/client-dynamodb')
+    expect(bundle('publish-credential-events')).not.toContain('@aws-sdk/lib-dynamodb')
   })
 
   it('only publish-credential-events carries the EventBridge client', () => {
