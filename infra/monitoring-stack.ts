@@ -108,8 +108,9 @@ export const ALARMS = {
     datapointsToAlarm: 2,
     evaluationPeriods: 3,
     reason:
-      'More than 10% of resolves (of at least 10 in 5 minutes) failed with registry_unavailable: ECR throttled ' +
-      'or could not be reached for its token exchange; deployments of ECR images are failing.',
+      'More than 10% of resolves (of at least 10 in 5 minutes) failed with registry_unavailable: ECR, STS or ' +
+      "Google's token endpoint throttled or could not be reached for a token exchange; deployments of ECR and " +
+      'Google images are failing.',
   },
 } as const
 

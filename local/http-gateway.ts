@@ -92,9 +92,12 @@ function toEvent(
 ): APIGatewayProxyEvent {
   const headers = emptyMap<string>()
   const multiValueHeaders = emptyMap<string[]>()
+  // header names are case-insensitive: every value of one header under the name it first came as
+  const firstName = emptyMap<string>()
   for (let index = 0; index < request.rawHeaders.length; index += 2) {
-    const name = request.rawHeaders[index] as string
+    const sent = request.rawHeaders[index] as string
     const value = request.rawHeaders[index + 1] as string
+    const name = (firstName[sent.toLowerCase()] ??= sent)
     headers[name] = value
     multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value]
   }
@@ -164,13 +167,14 @@ function rateLimited(response: ServerResponse, retryAfterSeconds: number, reques
   response.end(JSON.stringify(rateLimitedBody()))
 }
 
-// like the web ACL's per-key rule: counted before routing, per raw Authorization header value;
+// like the web ACL's per-key rule: counted before routing, per Authorization header value;
 // a request without one is not counted (the deployed per-IP rule has no local counterpart: every
 // local client shares the loopback address).
 function checkRateLimit(limiter: RateLimiter | undefined, request: IncomingMessage) {
   const authorization = request.headers.authorization
   if (limiter === undefined || authorization === undefined) return { allowed: true } as const
-  return limiter.take(authorization, Date.now())
+  // lower-cased, as the web ACL's rule counts it
+  return limiter.take(authorization.toLowerCase(), Date.now())
 }
 
 // the path only: a query string is the client's, and could hold anything

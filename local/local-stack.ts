@@ -103,10 +103,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     port = 0,
     dynamoDbPort = 0,
     dataDir,
-    companyId = DEFAULT_LOCAL_COMPANY_ID,
+    companyId: givenCompanyId = DEFAULT_LOCAL_COMPANY_ID,
     tableName = DEFAULT_LOCAL_TABLE,
     credentialLimit = DEFAULT_LOCAL_CREDENTIAL_LIMIT,
   } = options
+  // stored lower-case, as every company id is
+  const companyId = givenCompanyId.toLowerCase()
   if (options.apiKey !== undefined && !isWellFormedApiKey(options.apiKey)) {
     throw new LocalSettingError(
       'LOCAL_API_KEY',

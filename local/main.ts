@@ -30,6 +30,12 @@ async function main(): Promise<void> {
       `  API key            ${stack.apiKey}`,
       `  company id         ${stack.companyId}`,
       `  DynamoDB endpoint  ${stack.dynamoDb.endpoint} (table ${stack.tableName})`,
+      // DynamoDB Local has no option for the address it binds; say so where the port is shown
+      ...(settings.dynamoDbEndpoint
+        ? []
+        : [
+            `                     DynamoDB Local listens on every interface, without authentication: firewall port ${new URL(stack.dynamoDb.endpoint).port} on a shared network`,
+          ]),
       `  secrets key ARN    ${stack.secretsKeyArn}`,
       `  KMS endpoint       ${stack.kms.endpoint}`,
       `  Lambda endpoint    ${stack.lambdaEndpoint} (credential-verifier, health-check, resolve-docker-registry)`,

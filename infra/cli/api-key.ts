@@ -71,7 +71,8 @@ function companyOption(text: string | undefined, required: boolean): string | un
       `--company is malformed: "${text}" is not a uuid (like 6f1c8c1e-2f43-4a4e-9d1a-6f2b1c0d9e11)`,
     )
   }
-  return text
+  // stored lower-case, as every company id is
+  return text.toLowerCase()
 }
 
 /** What the command reads besides its arguments; tests pass their own. */

@@ -97,10 +97,17 @@ export class ApiWebAcl extends Construct {
               limit: props.perKey.limit,
               evaluationWindowSec: props.perKey.windowSeconds,
               aggregateKeyType: 'CUSTOM_KEYS',
-              // the header value exactly as sent (no transformation): two keys never share a
-              // bucket. A request without the header is not counted here, only by the per-IP rule.
+              // the header value lower-cased: the API accepts one spelling per key but any case
+              // of the scheme, and each spelling must not get a bucket of its own (two keys
+              // differing only in case would share one: 256 random bits make that moot). A
+              // request without the header is not counted here, only by the per-IP rule.
               customKeys: [
-                { header: { name: 'authorization', textTransformations: [{ priority: 0, type: 'NONE' }] } },
+                {
+                  header: {
+                    name: 'authorization',
+                    textTransformations: [{ priority: 0, type: 'LOWERCASE' }],
+                  },
+                },
               ],
             },
           },

@@ -108,11 +108,11 @@ export function createGoogleTokenExchanger({
         })
       } catch {
         // a refused connection, a timeout, a redirect: none of it names the key
-        throw new DependencyUnavailableError('Google OAuth2', 1)
+        throw new DependencyUnavailableError('Google', 1)
       }
       const answer = await readAnswer(response).catch(() => undefined)
       if (response.status === 429 || response.status >= 500) {
-        throw new DependencyUnavailableError('Google OAuth2', 1)
+        throw new DependencyUnavailableError('Google', 1)
       }
       if (response.status === 400 || response.status === 401 || response.status === 403) {
         // invalid_grant: a deleted or disabled key, a wrong signature, a clock far off

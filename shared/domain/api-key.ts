@@ -84,5 +84,12 @@ export async function authenticateApiKey(lookup: ApiKeyLookup, clock: Clock, key
   if (record.expiresAt !== undefined && !(Date.parse(record.expiresAt) > clock().getTime())) {
     throw new AuthenticationError('expired')
   }
-  return { companyId: record.companyId, permissions: record.permissions, keyId: hash, keyName: record.name }
+  // a company is one partition whatever case its id was minted in (resolve and the ExternalId
+  // read it lower-case too): a key minted as 6F1C… must not write where nothing can find it
+  return {
+    companyId: record.companyId.toLowerCase(),
+    permissions: record.permissions,
+    keyId: hash,
+    keyName: record.name,
+  }
 }

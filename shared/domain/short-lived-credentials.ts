@@ -166,9 +166,11 @@ export function secretIssues(registry: RegistryProvider, username: string, secre
  * since the stored one cannot be read to check it.
  */
 export function changesSecretKind(registry: RegistryProvider, from: string, to: string): boolean {
+  // each Google username is its own kind: `_json_key` holds the key file, `_json_key_base64` its
+  // base64, so the stored secret of one is never valid for the other
   const kind = (username: string) =>
     isGoogleKeyCredential(registry, username)
-      ? 'googleKey'
+      ? `googleKey:${username}`
       : registry === 'ecr' && username === ECR_ROLE_USERNAME
         ? 'ecrRole'
         : 'plain'

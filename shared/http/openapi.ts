@@ -235,7 +235,7 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   platform:
     'Extension, with `image`: a platform the image must have, `os/architecture[/variant]` (e.g. `linux/amd64`); `platform_mismatch` when it lacks it',
   'idempotency-key':
-    'Extension: a key of your choosing (e.g. a UUID) that makes retries safe: for 24 hours, a retry with the same key and the same name, registry and username gets the first answer again instead of creating a second credential. The key is stored in the same write as the credential: a request that failed left nothing, so its retry runs; concurrent requests with one key store one credential and all answer it',
+    'Extension: a key of your choosing (e.g. a UUID) that makes retries safe: for 24 hours, a retry with the same key and the same name, registry and username gets the first answer again instead of creating a second credential. The key is stored in the same write as the credential: a request that failed left nothing, so its retry runs; concurrent requests with one key store one credential and all answer it. The secret is not compared (no trace of it is kept), so a retry that corrects the secret needs a new key',
   registry_host:
     "Extension: pins the credential, for good, to the registry host (`host[:port]`) its secret belongs to, which must be one of the provider's; the service then presents the secret to that host only (verification) and resolves it only for images on it. Needed to verify `ecr` and `custom` credentials; a pinned credential never moves to another registry",
 }
@@ -581,7 +581,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       title: 'Registry credentials API',
       version: packageJson.version,
       description:
-        'Stores private container registry credentials. Wire-compatible with the Sevalla v3 `/docker-registries` API. Extensions, each marked as one where it appears: `data.issues` (every failing field) and `data.result` on errors; the `Idempotency-Key` header, `?verify=true` and `?registry_host=` on create; and the `verify` and `openapi.json` operations.',
+        'Stores private container registry credentials. Wire-compatible with the Sevalla v3 `/docker-registries` API. Extensions, each marked as one where it appears: `data.issues` (every failing field) and `data.result` on errors; the `Idempotency-Key` header, `?verify=true` and `?registry_host=` on create; the `verify`, `external-id` and `openapi.json` operations; usernames and service-account-key secrets wider than the contract patterns; and the 409 `credential_limit_reached` and 429 `rate_limited` answers.',
       contact: { name: 'The platform team that runs this service' },
       // private package: no licence is granted outside the platform
       license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },

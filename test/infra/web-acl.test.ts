@@ -55,7 +55,7 @@ describe('ApiWebAcl', () => {
           EvaluationWindowSec: 60,
           AggregateKeyType: 'CUSTOM_KEYS',
           CustomKeys: [
-            { Header: { Name: 'authorization', TextTransformations: [{ Priority: 0, Type: 'NONE' }] } },
+            { Header: { Name: 'authorization', TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }] } },
           ],
         },
       },

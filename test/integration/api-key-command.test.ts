@@ -37,6 +37,18 @@ describe('npm run api-key', () => {
     expect(response.body.company_id).toBe(companyId)
   })
 
+  it('stores the company id lower-case, whatever case it was typed in', async () => {
+    const companyId = newCompanyId()
+
+    const { code, lines } = await run('create', '--company', companyId.toUpperCase(), '--name', 'shouting')
+
+    expect(code).toBe(0)
+    expect(lines.at(-1)).toMatch(/^rcs_/)
+    // `list --company` matches the stored id exactly
+    const listed = await run('list', '--company', companyId)
+    expect(listed.lines.join('\n')).toContain('shouting')
+  })
+
   it('creates a read-only key that may not write', async () => {
     const { lines } = await run('create', '--company', newCompanyId(), '--read-only')
 

@@ -12,6 +12,7 @@ import {
   type ServiceAccountKey,
 } from '../../shared/domain/short-lived-credentials.ts'
 import { googleTokenEndpoint } from '../../shared/runtime/credential-exchange.ts'
+import { METRIC } from '../../shared/runtime/metrics.ts'
 import { type GoogleTokenFake, startGoogleTokenFake } from '../support/google-token-fake.ts'
 import { testServiceAccountKey } from '../support/service-account-key.ts'
 
@@ -126,6 +127,17 @@ describe('createGoogleTokenExchanger', () => {
     const exchanger = createGoogleTokenExchanger({ tokenEndpoint: 'http://127.0.0.1:9/token' })
 
     await expect(exchanger.exchange(key)).rejects.toBeInstanceOf(DependencyUnavailableError)
+  })
+
+  it('names the dependency so its metric has a name of its own (not DependencyUnavailable.unknown)', async () => {
+    fake.failNext(503)
+    const exchanger = createGoogleTokenExchanger({ tokenEndpoint: fake.url })
+
+    const failure = await exchanger.exchange(key).catch((error: unknown) => error)
+
+    expect(METRIC.dependencyUnavailable((failure as DependencyUnavailableError).dependency)).toBe(
+      'DependencyUnavailable.Google',
+    )
   })
 
   it('refuses a key that is not RSA without sending anything, and without quoting it', async () => {

@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { devStageRateLimit } from '../../local/rate-limit-settings.ts'
 import { LocalSettingError, localStackSettings } from '../../local/settings.ts'
@@ -58,6 +59,57 @@ describe('the local per-API-key rate limit', () => {
     // Assert
     expect(quietAnswers.map((answer) => answer.status)).toEqual(Array(LIMIT).fill(200))
     expect(otherAnswer.status).toBe(200)
+  })
+
+  it('counts every spelling of one key in its bucket: a re-spelt key is limited or refused, never let through', async () => {
+    // Arrange: the key's limit used up with the usual spelling
+    const key = await stack.mintKey(stack.companyId)
+    for (let request = 0; request < LIMIT; request += 1) {
+      expect((await stack.request('GET', '/docker-registries', { key })).status).toBe(200)
+    }
+
+    // Act
+    const statuses: Record<string, number> = {}
+    for (const spelling of ['bearer ', 'BEARER ', 'BeArEr ', 'Bearer  ', 'bEARER   ']) {
+      for (const trailing of ['', ' ']) {
+        const header = `${spelling}${key}${trailing}`
+        const answer = await stack.request('GET', '/docker-registries', {
+          key: null,
+          headers: { authorization: header },
+        })
+        statuses[JSON.stringify(header.replace(key, 'KEY'))] = answer.status
+      }
+    }
+
+    // Assert: the scheme's case shares the bucket (429; HTTP drops trailing white space before
+    // anyone counts); other spellings are refused (401)
+    for (const [header, status] of Object.entries(statuses)) {
+      expect([header, status]).toEqual([header, /^"bearer KEY *"$/i.test(header) ? 429 : 401])
+    }
+  })
+
+  it('refuses a request with two Authorization headers (the web ACL could count the other one)', async () => {
+    const key = await stack.mintKey(stack.companyId)
+    const url = new URL(`${stack.baseUrl}/docker-registries`)
+
+    // a raw request: fetch would join the two values into one
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        socket.write(
+          `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n` +
+            'Authorization: Bearer rcs_made-up-key-counted-by-the-firewall\r\n' +
+            `authorization: Bearer ${key}\r\nConnection: close\r\n\r\n`,
+        )
+      })
+      let text = ''
+      socket.on('data', (chunk) => {
+        text += chunk
+      })
+      socket.on('end', () => resolve(text))
+      socket.on('error', reject)
+    })
+
+    expect(answer.split('\r\n')[0]).toBe('HTTP/1.1 401 Unauthorized')
   })
 
   it('counts a request before routing and authentication, as the web ACL does', async () => {

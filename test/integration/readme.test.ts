@@ -195,6 +195,8 @@ describe('the local stack with LOCAL_DATA_DIR', () => {
         headers: { authorization: `Bearer ${key}` },
       })
       expect(fetched.status).toBe(200)
+      // its own engine, which binds every interface: the banner says so beside the port
+      expect(second.output()).toMatch(/DynamoDB Local listens on every interface.*firewall port \d+/)
       const credentials = { accessKeyId: 'local', secretAccessKey: 'local' }
       const dynamo = new DynamoDBClient({
         endpoint: second.dynamoDbEndpoint,

@@ -84,3 +84,27 @@ describe("company B against company A's credential", () => {
     expect(after).toBe(before)
   })
 })
+
+describe('a company whose id was minted upper-case', () => {
+  it('is one partition: what its key creates resolves, and its ExternalId is the lower-case one', async () => {
+    // Arrange: a key record naming its company in upper case (an operator typed it so)
+    const companyId = newCompanyId()
+    const key = await stack.mintKey(companyId.toUpperCase())
+    const { handler: resolve } = await import('../../functions/resolve-docker-registry/handler.ts')
+
+    // Act
+    const created = await stack.request('POST', '/docker-registries', { key, body: validCreateBody })
+    const externalId = await stack.request('GET', '/docker-registries/external-id', { key })
+    const resolved = await resolve({
+      company_id: companyId,
+      docker_registry_credential_id: created.body.id,
+      image: 'docker.io/library/nginx:1',
+    })
+
+    // Assert
+    expect(created.status).toBe(201)
+    expect(created.body.company_id).toBe(companyId)
+    expect(externalId.body.external_id).toBe(`registry-credentials-${companyId}`)
+    expect(resolved).toMatchObject({ ok: true, registry_host: 'docker.io' })
+  })
+})

@@ -13,6 +13,7 @@ import {
   InvalidInputError,
 } from '../../shared/domain/errors.ts'
 import { fixedClock, InMemoryCredentialStore, RecordingSealer, sequentialIds } from '../support/fakes.ts'
+import { testServiceAccountKey } from '../support/service-account-key.ts'
 
 const companyId = '11111111-1111-4111-8111-111111111111'
 const otherCompanyId = '22222222-2222-4222-8222-222222222222'
@@ -181,6 +182,20 @@ describe('updateDockerRegistry', () => {
     await expect(
       updateDockerRegistry(ports, companyId, created.id, { registry: 'custom' }),
     ).rejects.toBeInstanceOf(InvalidInputError)
+  })
+
+  it('refuses _json_key to _json_key_base64 without a new secret: the stored key file is not its base64', async () => {
+    const created = await createDockerRegistry(ports, companyId, {
+      ...input,
+      registry: 'gcr',
+      username: '_json_key',
+      secret: testServiceAccountKey().json,
+    })
+
+    await expect(
+      updateDockerRegistry(ports, companyId, created.id, { username: '_json_key_base64' }),
+    ).rejects.toBeInstanceOf(InvalidInputError)
+    expect(store.items.get(`${companyId}/${created.id}`)?.username).toBe('_json_key')
   })
 
   it('never moves a pinned credential to another registry, not even with a new secret', async () => {

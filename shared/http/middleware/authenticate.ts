@@ -17,7 +17,10 @@ export interface AuthenticateOptions {
   permission: Permission
 }
 
-const BEARER = /^Bearer +(\S+) *$/i
+// one spelling per key: the scheme (case-insensitive, RFC 9110), one space, the key's own
+// characters and nothing else. The web ACL's per-key rule counts the header lower-cased, so any
+// other spelling of the same key (`Bearer  k`, `Bearer k `) would have been a fresh rate bucket.
+const BEARER = /^Bearer ([A-Za-z0-9_-]+)$/i
 
 /**
  * Resolves `Authorization: Bearer <key>` to the calling company and its permissions, and puts
@@ -33,6 +36,11 @@ export function authenticate({
   ) => {
     const header = request.event.headers?.authorization
     if (!header) throw new AuthenticationError('missing')
+    // two Authorization headers: the web ACL may count one and API Gateway hand us the other,
+    // so a caller could rotate the counted one to escape its rate limit
+    if ((request.event.multiValueHeaders?.authorization?.length ?? 1) > 1) {
+      throw new AuthenticationError('malformed')
+    }
     const key = BEARER.exec(header)?.[1]
     if (!key) throw new AuthenticationError('malformed')
     const caller = await authenticateApiKey(keys, clock, key)
