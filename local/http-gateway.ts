@@ -97,7 +97,9 @@ function toEvent(
   for (let index = 0; index < request.rawHeaders.length; index += 2) {
     const sent = request.rawHeaders[index] as string
     const value = request.rawHeaders[index + 1] as string
-    const name = (firstName[sent.toLowerCase()] ??= sent)
+    const lower = sent.toLowerCase()
+    firstName[lower] ??= sent
+    const name = firstName[lower] as string
     headers[name] = value
     multiValueHeaders[name] = [...(multiValueHeaders[name] ?? []), value]
   }
