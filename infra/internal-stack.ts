@@ -10,7 +10,6 @@ import {
   type CfnFunction,
   EventSourceMapping,
   FilterCriteria,
-  FilterRule,
   type IEventSourceDlq,
   StartingPosition,
 } from 'aws-cdk-lib/aws-lambda'
@@ -29,9 +28,9 @@ import {
   VERIFICATION_WRITE_ATTRIBUTES,
 } from '../shared/adapters/credential-health-store.ts'
 import { SCANNED_ATTRIBUTES } from '../shared/adapters/credential-scanner.ts'
-import { CREDENTIAL_SORT_KEY_PREFIX, companyPartitionKey } from '../shared/domain/credential-keys.ts'
 import { CREDENTIAL_VERIFIER_FUNCTION_NAME } from '../shared/http/routes.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
+import { PUBLISHER_EVENT_SOURCE } from './publisher-event-source.ts'
 import {
   acknowledgeCustomerRoleWildcard,
   CREDENTIAL_LEADING_KEYS,
@@ -80,25 +79,14 @@ export const VERIFIER_DATA_ACCESS: FunctionDataAccess = {
  */
 export const HEALTH_CHECK_TIMEOUT = Duration.minutes(10)
 
-/**
- * Records per invocation of the publisher: one PutEvents call (ten entries at most), so a bus
- * failure makes Lambda redeliver at most this many records.
- */
-export const PUBLISH_BATCH_SIZE = 10
+/** Records per invocation of the publisher ({@link PUBLISHER_EVENT_SOURCE}). */
+export const PUBLISH_BATCH_SIZE = PUBLISHER_EVENT_SOURCE.batchSize
 
-/**
- * Redeliveries of a failed record before it is dead-lettered. Each attempt already includes the
- * SDK's own retries with backoff, so this rides out throttling and short bus outages, while a
- * record the publisher can never read blocks its shard for a bounded time only.
- */
-export const PUBLISH_RETRY_ATTEMPTS = 20
+/** Redeliveries of a failed record before it is dead-lettered ({@link PUBLISHER_EVENT_SOURCE}). */
+export const PUBLISH_RETRY_ATTEMPTS = PUBLISHER_EVENT_SOURCE.retryAttempts
 
-/**
- * Oldest record the publisher is still given; older ones are dead-lettered whatever the retry
- * count. Well inside the stream's 24-hour retention, so the sequence numbers in a dead letter can
- * still be read back from the stream for a replay.
- */
-export const PUBLISH_MAX_RECORD_AGE = Duration.hours(1)
+/** Oldest record the publisher is still given ({@link PUBLISHER_EVENT_SOURCE}). */
+export const PUBLISH_MAX_RECORD_AGE = Duration.seconds(PUBLISHER_EVENT_SOURCE.maxRecordAgeSeconds)
 
 /** Properties of the {@link InternalStack}. */
 export interface InternalStackProps extends StackProps {
@@ -189,7 +177,7 @@ export class InternalStack extends Stack {
 
     this.publisher = new RegistryFunction(this, 'PublishCredentialEvents', {
       ...functionDefaults,
-      entry: join(functionsDir, 'publish-credential-events', 'handler.ts'),
+      entry: join(functionsDir, PUBLISHER_EVENT_SOURCE.functionName, 'handler.ts'),
       description: 'Publishes credential change events from the table stream',
       environment: { EVENT_BUS_NAME: this.eventBus.eventBusName },
     })
@@ -226,24 +214,14 @@ export class InternalStack extends Stack {
       batchSize: PUBLISH_BATCH_SIZE,
       reportBatchItemFailures: true,
       // only a thrown error or a timeout splits a batch; a reported item failure retries from it.
-      bisectBatchOnError: true,
+      bisectBatchOnError: PUBLISHER_EVENT_SOURCE.bisectBatchOnError,
       retryAttempts: PUBLISH_RETRY_ATTEMPTS,
       maxRecordAge: PUBLISH_MAX_RECORD_AGE,
       // one batch per shard at a time: the events of one credential are published in write order.
       parallelizationFactor: 1,
       onFailure: this.deadLetterDestination(),
-      // credential items only: API key records never invoke the publisher (nor show it their
-      // hashes); the handler checks the keys again, the filter only saves invocations.
-      filters: [
-        FilterCriteria.filter({
-          dynamodb: {
-            Keys: {
-              pk: { S: FilterRule.beginsWith(companyPartitionKey('')) },
-              sk: { S: FilterRule.beginsWith(CREDENTIAL_SORT_KEY_PREFIX) },
-            },
-          },
-        }),
-      ],
+      // credential items only (the local stack's poller applies the same pattern)
+      filters: [FilterCriteria.filter(PUBLISHER_EVENT_SOURCE.filterPattern)],
     })
 
     // any dead letter is an event the consumers did not get: the monitoring stack alarms on it.

@@ -159,6 +159,12 @@ function lambdaContext(route: Route, requestId: string): Context {
   }
 }
 
+/** Another API served on the gateway's port (the Lambda Invoke API): it answers the paths it claims. */
+export interface GatewayMount {
+  claims(pathname: string): boolean
+  serve(request: IncomingMessage, response: ServerResponse): Promise<void>
+}
+
 // answers as the deployed web ACL's rate rules do (infra/constructs/api-web-acl.ts)
 function rateLimited(response: ServerResponse, retryAfterSeconds: number, requestId: string) {
   response.writeHead(429, {
@@ -199,6 +205,8 @@ function logWhenDone(
 export interface HttpGatewayOptions {
   routes: readonly Route[]
   loadHandler: (route: Route) => Promise<ProxyHandler>
+  /** APIs that answer their own paths before the route table is consulted. */
+  mounts?: readonly GatewayMount[]
   host?: string
   /** 0 picks a free port. */
   port?: number
@@ -230,6 +238,7 @@ export interface HttpGateway {
 export async function startHttpGateway({
   routes,
   loadHandler,
+  mounts = [],
   host = '127.0.0.1',
   port = 0,
   maxBodyBytes = GATEWAY_MAX_BODY_BYTES,
@@ -248,12 +257,15 @@ export async function startHttpGateway({
     const requestId = randomUUID()
     if (requestLog) logWhenDone(request, response, requestId, requestLog)
     try {
+      const url = new URL(request.url ?? '/', 'http://localhost')
+      // the Lambda Invoke API is no part of API Gateway, so its rate rules do not apply to it
+      const mount = mounts.find((candidate) => candidate.claims(url.pathname))
+      if (mount) return await mount.serve(request, response)
       const decision = checkRateLimit(limiter, request)
       if (!decision.allowed) {
         request.resume()
         return rateLimited(response, decision.retryAfterSeconds, requestId)
       }
-      const url = new URL(request.url ?? '/', 'http://localhost')
       // as API Gateway matches: a fixed segment before a {parameter} (…/external-id before …/{id})
       const candidates = routes
         .flatMap((route) => {
@@ -289,8 +301,9 @@ export async function startHttpGateway({
     } catch (error) {
       // a path API Gateway cannot decode is a client error; a handler that throws is an integration
       // failure. nothing of the error is shown, and only its name is logged.
-      // a connection node closed (a request over the time bound) or that the client dropped
-      if (response.headersSent || request.destroyed) return response.destroy()
+      // a connection node closed (a request over the time bound) or that the client dropped. not
+      // request.destroyed: a request whose body was read to its end is destroyed too (autoDestroy)
+      if (response.headersSent || request.socket.destroyed) return response.destroy()
       if (error instanceof URIError) return gatewayError(response, 'DEFAULT_4XX', requestId)
       process.stderr.write(`local gateway: handler failed (${(error as Error)?.name ?? typeof error})\n`)
       gatewayError(response, 'INTEGRATION_FAILURE', requestId)

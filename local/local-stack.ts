@@ -5,11 +5,16 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { createDynamoApiKeyStore } from '../shared/adapters/api-key-store.ts'
 import { generateApiKey, hashApiKey, isWellFormedApiKey, permissionsFor } from '../shared/domain/api-key.ts'
 import type { RateLimit } from '../shared/http/rate-limit.ts'
-import { type Route, routeList } from '../shared/http/routes.ts'
+import { routeList } from '../shared/http/routes.ts'
+import { bundleFunctions } from './bundle-functions.ts'
+import { type ChangeEventWorker, startChangeEventWorker } from './change-event-stream.ts'
+import { type ChangeEventBus, startChangeEventBus } from './change-events.ts'
 import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
+import { createLambdaInvokeApi } from './lambda-invoke-api.ts'
 import { startLambdaInvokeStandIn } from './lambda-invoke-stand-in.ts'
+import { type LocalFunctions, sourceFunctions } from './local-functions.ts'
 import { devStageRateLimit } from './rate-limit-settings.ts'
 import { type RequestMeter, startRequestMeter } from './request-meter.ts'
 import { LocalSettingError } from './settings.ts'
@@ -48,6 +53,15 @@ export interface LocalStackOptions {
    * (a fault-injecting proxy in front of it, say). The stack's own setup uses the real one.
    */
   interpose?: (service: 'dynamodb' | 'kms', endpoint: string) => Promise<string>
+  /**
+   * A `cdk synth` output folder (`cdk.out`): run the bundles it holds, the artifacts `cdk deploy`
+   * uploads, instead of the TypeScript sources.
+   */
+  bundlesDir?: string
+  /** Where change events are POSTed, one per request, like an EventBridge API destination. */
+  eventTargetUrl?: string
+  /** How long a failing event POST is retried before the event is dropped. @default 60_000 */
+  eventRetryWindowMs?: number
   /** Called with one line per API request (`npm start` prints them). */
   requestLog?: (line: string) => void
 }
@@ -63,8 +77,19 @@ export interface LocalStack {
   dynamoDb: LocalDynamoDb & Pick<RequestMeter, 'requestCount'>
   kms: KmsEmulator
   gateway: HttpGateway
-  /** The Lambda Invoke endpoint of the internal functions (verifier, health check, resolve). */
+  /**
+   * The Lambda Invoke endpoint the functions themselves call (the verify route the verifier, a
+   * health run the verifier and its own continuation): a stand-in with the deployed timeouts.
+   */
+  internalFunctionsEndpoint: string
+  /** The functions that run (sources or bundles), by name; the Invoke API serves each of them. */
+  functions: LocalFunctions
+  /** The Lambda Invoke API's endpoint (the gateway's own port), for `LambdaClient({ endpoint })`. */
   lambdaEndpoint: string
+  /** The change-event bus: the EventBridge stand-in and its deliveries. */
+  events: ChangeEventBus
+  /** The table's stream driving the publisher, as the deployed event source mapping does. */
+  changeEvents: ChangeEventWorker
   /** The per-key limit the gateway enforces, or `false`. */
   rateLimit: RateLimit | false
   close(): Promise<void>
@@ -141,8 +166,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   })
 
   const lambda = await startLambdaInvokeStandIn({ host, port: options.lambdaPort ?? 0 })
+  const functions = options.bundlesDir ? bundleFunctions(options.bundlesDir) : sourceFunctions()
+  const events = await startChangeEventBus({
+    host,
+    region: kms.region,
+    ...(options.eventTargetUrl === undefined ? {} : { eventTargetUrl: options.eventTargetUrl }),
+    ...(options.eventRetryWindowMs === undefined ? {} : { eventRetryWindowMs: options.eventRetryWindowMs }),
+  })
+
   const interpose = options.interpose ?? (async (_service: string, endpoint: string) => endpoint)
   configureEnvironment({
+    ...events.environment,
     AWS_REGION: kms.region,
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
@@ -176,19 +210,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   )
   dynamoClient.destroy()
 
-  const handlers = new Map<string, Promise<ProxyHandler>>()
-  const loadHandler = (route: Route) => {
-    let handler = handlers.get(route.functionName)
-    if (!handler) {
-      const url = new URL(`../functions/${route.functionName}/handler.ts`, import.meta.url)
-      handler = import(url.href).then((module: { handler: ProxyHandler }) => module.handler)
-      handlers.set(route.functionName, handler)
-    }
-    return handler
-  }
+  const changeEvents = await startChangeEventWorker({
+    dynamoDbEndpoint: engine.endpoint,
+    region: kms.region,
+    tableName,
+    ...(options.bundlesDir ? { bundlesDir: options.bundlesDir } : {}),
+    ...(dataDir ? { checkpointFile: join(dataDir, 'stream-checkpoints.json') } : {}),
+  })
   const gateway = await startHttpGateway({
     routes: routeList,
-    loadHandler,
+    loadHandler: (route) => functions.load(route.functionName) as Promise<ProxyHandler>,
+    mounts: [createLambdaInvokeApi({ functions, region: kms.region })],
     host,
     port,
     ...(rateLimit === false ? {} : { rateLimit }),
@@ -204,11 +236,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     dynamoDb,
     kms,
     gateway,
-    lambdaEndpoint: lambda.endpoint,
+    functions,
+    lambdaEndpoint: gateway.baseUrl,
+    internalFunctionsEndpoint: lambda.endpoint,
+    events,
+    changeEvents,
     rateLimit,
     async close() {
       await gateway.close()
       await lambda.close()
+      await changeEvents.close()
+      await events.close()
       await kms.close()
       await dynamoDb.close()
     },

@@ -7,8 +7,10 @@ import { assertPortFree, LocalSettingError, listenError, localStackSettings } fr
  * LOCAL_DYNAMODB_PORT (default 8000), LOCAL_LAMBDA_PORT (default 3001: the internal functions'
  * Invoke API), LOCAL_DATA_DIR (keeps data across restarts),
  * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company), LOCAL_RATE_LIMIT
- * and LOCAL_RATE_WINDOW_SECONDS (the per-key limit; default the dev stage's in cdk.json). A
- * setting a person must fix ends the process with one line naming the variable, and exit code 2.
+ * and LOCAL_RATE_WINDOW_SECONDS (the per-key limit; default the dev stage's in cdk.json),
+ * LOCAL_BUNDLES (run the bundles of a `cdk synth` output folder), LOCAL_EVENT_TARGET_URL (POST
+ * change events there). A setting a person must fix ends the process with one line naming the
+ * variable, and exit code 2.
  */
 async function main(): Promise<void> {
   const settings = localStackSettings(process.env)
@@ -38,7 +40,12 @@ async function main(): Promise<void> {
           ]),
       `  secrets key ARN    ${stack.secretsKeyArn}`,
       `  KMS endpoint       ${stack.kms.endpoint}`,
-      `  Lambda endpoint    ${stack.lambdaEndpoint} (credential-verifier, health-check, resolve-docker-registry)`,
+      `  EventBridge        ${stack.events.eventBridge.endpoint} (change events ${settings.eventTargetUrl ? `POSTed to ${settings.eventTargetUrl}` : 'printed; set LOCAL_EVENT_TARGET_URL to receive them'})`,
+      `  Lambda endpoint    ${stack.lambdaEndpoint} (Invoke API)`,
+      `  table stream       ${stack.changeEvents.streamArn} (drives publish-credential-events)`,
+      `  functions          ${stack.functions.names.join(' ')}`,
+      `  running            ${stack.functions.origin}`,
+      `  internal Invoke   ${stack.internalFunctionsEndpoint} (what the functions call: credential-verifier, health-check; npm run health-check -- --local)`,
       `  data               ${settings.dataDir ?? 'in memory (set LOCAL_DATA_DIR to keep it)'}`,
       `  rate limit         ${stack.rateLimit === false ? 'none' : `${stack.rateLimit.limit} requests per API key per ${stack.rateLimit.windowSeconds} s`}`,
       '',

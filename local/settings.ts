@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { isWellFormedApiKey } from '../shared/domain/api-key.ts'
 import { UUID_PATTERN } from '../shared/domain/docker-registry.ts'
 import type { LocalStackOptions } from './local-stack.ts'
@@ -95,6 +97,20 @@ export function localStackSettings(
       'LOCAL_COMPANY_ID must be a UUID, e.g. 0195f1f6-8f5e-7000-8000-000000000001',
     )
   }
+  const bundlesDir = env.LOCAL_BUNDLES || undefined
+  if (bundlesDir !== undefined && !existsSync(join(bundlesDir, 'manifest.json'))) {
+    throw new LocalSettingError(
+      'LOCAL_BUNDLES',
+      `LOCAL_BUNDLES must be a cdk synth output folder, and ${bundlesDir} has no manifest.json; run npm run synth`,
+    )
+  }
+  const eventTargetUrl = env.LOCAL_EVENT_TARGET_URL || undefined
+  if (eventTargetUrl !== undefined && !/^https?:\/\/[^\s/]+/.test(eventTargetUrl)) {
+    throw new LocalSettingError(
+      'LOCAL_EVENT_TARGET_URL',
+      'LOCAL_EVENT_TARGET_URL must be an http:// or https:// URL to POST change events to',
+    )
+  }
   // the dev stage's per-key limit from cdk.json unless overridden
   const rateLimit = {
     limit: positiveIntegerSetting(env, 'LOCAL_RATE_LIMIT', () => devStageRateLimit().limit),
@@ -120,6 +136,8 @@ export function localStackSettings(
     ...(env.LOCAL_DATA_DIR ? { dataDir: env.LOCAL_DATA_DIR } : {}),
     ...(apiKey ? { apiKey } : {}),
     ...(companyId ? { companyId } : {}),
+    ...(bundlesDir ? { bundlesDir } : {}),
+    ...(eventTargetUrl ? { eventTargetUrl } : {}),
   }
 }
 

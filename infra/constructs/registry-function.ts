@@ -1,11 +1,19 @@
-import { relative } from 'node:path'
+import { basename, dirname, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { AssetHashType, DockerImage, Duration, Validations } from 'aws-cdk-lib'
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam'
-import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda'
+import {
+  Architecture,
+  type CfnFunction,
+  Code,
+  Function as LambdaFunction,
+  Runtime,
+  Tracing,
+} from 'aws-cdk-lib/aws-lambda'
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { Construct } from 'constructs'
 import { bundleFunctionSync } from '../bundling/function-bundle.ts'
+import { FUNCTION_NAME_METADATA_KEY } from '../function-metadata.ts'
 
 // the bundling settings live in infra/bundling/function-bundle.ts; re-exported for the tests.
 export {
@@ -141,6 +149,10 @@ export class RegistryFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
       },
     })
+
+    // names the function (its functions/ folder) in the template, next to the asset metadata
+    const cfnFunction = this.function.node.defaultChild as CfnFunction
+    cfnFunction.addMetadata(FUNCTION_NAME_METADATA_KEY, basename(dirname(props.entry)))
 
     // the role's default policy holds only the log writes above and what active tracing adds.
     Validations.of(this.role.node.findChild('DefaultPolicy')).acknowledge({

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { App, Stack } from 'aws-cdk-lib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ESM_REQUIRE_SHIM, RegistryFunction } from '../../infra/constructs/registry-function.ts'
+import { readFunctionAssets } from '../../local/cloud-assembly.ts'
 import { cdkOutdir } from '../support/cdk-outdir.ts'
 
 const CREATE_ENTRY = fileURLToPath(
@@ -13,6 +14,7 @@ const CREATE_ENTRY = fileURLToPath(
 describe('RegistryFunction bundling', () => {
   let bundle: string
   let bundleDir: string
+  let assemblyDir: string
   const dockerBefore = process.env.CDK_DOCKER
 
   beforeAll(() => {
@@ -27,6 +29,7 @@ describe('RegistryFunction bundling', () => {
     new RegistryFunction(stack, 'Create', { entry: CREATE_ENTRY, serviceName: 'registry-credentials' })
 
     const assembly = app.synth()
+    assemblyDir = assembly.directory
 
     const template = assembly.getStackByName('Bundling').template as {
       Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>
@@ -39,6 +42,17 @@ describe('RegistryFunction bundling', () => {
   afterAll(() => {
     if (dockerBefore === undefined) delete process.env.CDK_DOCKER
     else process.env.CDK_DOCKER = dockerBefore
+  })
+
+  it("names the function in the template, so the local stack's bundle mode finds this asset", () => {
+    expect(readFunctionAssets(assemblyDir)).toEqual([
+      expect.objectContaining({
+        name: 'create-docker-registry',
+        assetDir: bundleDir,
+        handlerFile: join(bundleDir, 'index.mjs'),
+        exportName: 'handler',
+      }),
+    ])
   })
 
   it('emits an ES module that starts with the require shim', () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from '../../local/http-gateway.ts'
 import { routeList } from '../../shared/http/routes.ts'
 import { assertMatchesOpenApi } from '../support/openapi-validator.ts'
-import { startTestStack, type TestStack } from '../support/test-stack.ts'
+import { captureOutput, startTestStack, type TestStack } from '../support/test-stack.ts'
 
 let stack: TestStack
 
@@ -91,6 +91,41 @@ describe('the local API gateway', () => {
     const response = await raw('GET', '/v3/docker-registries')
 
     expect(response.headers.get('x-amzn-requestid')).toBe(response.headers.get('x-request-id'))
+  })
+})
+
+describe('the local API gateway in front of a function that throws', () => {
+  let gateway: HttpGateway
+
+  beforeAll(async () => {
+    const failing: ProxyHandler = async () => {
+      throw new Error('the function failed')
+    }
+    gateway = await startHttpGateway({ routes: routeList, loadHandler: async () => failing })
+  })
+  afterAll(async () => {
+    await gateway?.close()
+  })
+
+  it.each([
+    ['without a body', 'GET', '/v3/docker-registries', undefined],
+    ['with a body', 'POST', '/v3/docker-registries', '{"name":"x"}'],
+  ])('answers 500 internal_error, as an integration failure, %s', async (_what, method, path, body) => {
+    const output = captureOutput()
+    let response: Response
+    try {
+      response = await fetch(`${gateway.baseUrl}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body }),
+      })
+    } finally {
+      output.restore()
+    }
+
+    expect(response.status).toBe(500)
+    expect(((await response.json()) as { data: { code: string } }).data.code).toBe('internal_error')
+    expect(output.text()).toContain('local gateway: handler failed (Error)')
   })
 })
 

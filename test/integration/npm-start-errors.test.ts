@@ -54,6 +54,18 @@ describe('npm start with a setting a person must fix', () => {
       'LOCAL_COMPANY_ID',
       'must be a UUID',
     ],
+    [
+      'a LOCAL_BUNDLES folder without a cloud assembly',
+      () => ({ LOCAL_BUNDLES: '/nonexistent/cdk.out' }),
+      'LOCAL_BUNDLES',
+      'run npm run synth',
+    ],
+    [
+      'a LOCAL_EVENT_TARGET_URL that is not an http URL',
+      () => ({ LOCAL_EVENT_TARGET_URL: 'ftp://127.0.0.1/events' }),
+      'LOCAL_EVENT_TARGET_URL',
+      'must be an http:// or https:// URL',
+    ],
   ])(
     'prints one line naming the variable for %s, and exits non-zero',
     async (_what, env, variable, problem) => {

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb'
 import { KMSClient } from '@aws-sdk/client-kms'
@@ -26,9 +27,11 @@ function readmeBlock(name: string, language = 'sh'): string {
   const match = new RegExp(`<!-- readme-test: ${name} -->\\n\`\`\`${language}\\n([\\s\\S]*?)\`\`\``).exec(
     README,
   )
-  if (!match?.[1]) throw new Error(`README has no readme-test block "${name}"`)
+  if (!match?.[1]) throw new Error(`README has no readme-test ${language} block "${name}"`)
   return match[1]
 }
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 // the README's examples, as pasted, against the running stack's port instead of 3000 (and a
 // test registry's host instead of the README's 127.0.0.1:5000)
@@ -75,6 +78,27 @@ describe('the README, followed as a new user would', () => {
       registry: 'dockerHub',
       username: 'my-docker-user',
     })
+  })
+
+  it('prints the Lambda endpoint and every function the Invoke API serves', () => {
+    expect(stack.lambdaEndpoint).toBe(stack.baseUrl.replace(/\/v3$/, ''))
+    expect(stack.output()).toMatch(/functions\s+.*\bresolve-docker-registry\b/)
+    expect(stack.output()).toMatch(/functions\s+.*\bpublish-credential-events\b/)
+  })
+
+  it('resolves a credential with the LambdaClient example, run from this repository', async () => {
+    const created = JSON.parse(await runReadmeBlock(stack, 'create', { API_KEY: stack.apiKey }))
+    const script = readmeBlock('resolve', 'js').replaceAll(
+      "'http://127.0.0.1:3000'",
+      `'${stack.lambdaEndpoint}'`,
+    )
+
+    const { stdout } = await run(process.execPath, ['--input-type=module', '--eval', script], {
+      cwd: ROOT,
+      env: { ...process.env, ID: created.id },
+    })
+
+    expect(stdout.trim()).toBe('login for docker.io as my-docker-user')
   })
 
   it('lists, gets, updates and deletes with the curl examples', async () => {

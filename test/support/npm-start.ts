@@ -14,6 +14,9 @@ export interface StartedLocalStack {
   companyId: string
   dynamoDbEndpoint: string
   kmsEndpoint: string
+  /** The Lambda Invoke API's endpoint (the API's own port). */
+  lambdaEndpoint: string
+  eventBridgeEndpoint: string
   secretsKeyArn: string
   output(): string
   stop(): Promise<void>
@@ -81,7 +84,8 @@ export async function runNpmStart(env: Record<string, string> = {}): Promise<Sta
   })
   await new Promise<void>((resolve, reject) => {
     const check = () => {
-      if (output.includes('KMS endpoint')) resolve()
+      // the banner's last line
+      if (output.includes('  try: ')) resolve()
     }
     child.stdout?.on('data', check)
     child.once('exit', (code) => reject(new Error(`local stack exited with ${code}:\n${output}`)))
@@ -93,6 +97,8 @@ export async function runNpmStart(env: Record<string, string> = {}): Promise<Sta
     companyId: field(output, 'company id'),
     dynamoDbEndpoint: field(output, 'DynamoDB endpoint'),
     kmsEndpoint: field(output, 'KMS endpoint'),
+    lambdaEndpoint: field(output, 'Lambda endpoint'),
+    eventBridgeEndpoint: field(output, 'EventBridge'),
     secretsKeyArn: field(output, 'secrets key ARN'),
     output: () => output,
     async stop() {
