@@ -29,6 +29,24 @@ export const LAMBDA_MODULE_ALIASES: Readonly<Record<string, string>> = {
 const BUILTIN_OBJECT = 'builtin-object'
 
 /**
+ * The SDK's shared config file loader reads `~/.aws/config` and `~/.aws/credentials` through
+ * `node:fs/promises`, on a container's first request (for each client setting the environment
+ * does not give). In the bundles it reads them through `node:fs` instead
+ * (shared/runtime/config-file-read.ts): the same files and errors, without loading
+ * `node:fs/promises` and its internal modules. Other importers of `node:fs/promises` keep it.
+ */
+export const configFilesReadThroughFs: Plugin = {
+  name: 'config-files-read-through-fs',
+  setup(build) {
+    build.onResolve({ filter: /^(node:)?fs\/promises$/ }, ({ importer }) =>
+      /[\\/]shared-ini-file-loader[\\/]readFile\.js$/.test(importer)
+        ? { path: runtimeFile('config-file-read.ts') }
+        : undefined,
+    )
+  },
+}
+
+/**
  * Node's builtins as their module objects (`process.getBuiltinModule`) instead of ES imports, for
  * cold start. An ES import of a builtin builds a namespace from every export, which evaluates the
  * lazy ones: for `http` that loads Node's whole fetch implementation (undici), and every builtin
@@ -55,7 +73,8 @@ export const builtinModuleObjects: Plugin = {
  * inside (so the code runs against the SDK version it was tested with), minified, split: code
  * reached only through a dynamic `import()` (the registry verifier, the ECR client, the SDK's own
  * rarely used parts) goes to chunks beside `index.mjs` that Node reads only when a request needs
- * them. Source maps without the sources.
+ * them. Builtins as module objects, the SDK's config files read through `node:fs`. Source maps
+ * without the sources.
  */
 export const LAMBDA_ESBUILD_OPTIONS = {
   bundle: true,
@@ -66,7 +85,7 @@ export const LAMBDA_ESBUILD_OPTIONS = {
   // nothing external: the runtime's own SDK copy is never used.
   external: [],
   alias: { ...LAMBDA_MODULE_ALIASES },
-  plugins: [builtinModuleObjects],
+  plugins: [configFilesReadThroughFs, builtinModuleObjects],
   banner: { js: ESM_REQUIRE_SHIM },
   minify: true,
   splitting: true,

@@ -16,9 +16,19 @@ export interface ExpiringCacheOptions {
   ttlMs: number
   /**
    * The clock, in milliseconds.
-   * @default performance.now (monotonic: a wall-clock jump neither extends nor ends an entry)
+   * @default {@link monotonicMs} (a wall-clock jump neither extends nor ends an entry)
    */
   now?: () => number
+}
+
+/**
+ * Milliseconds on Node's monotonic clock. `process.hrtime` rather than `performance.now()`: the
+ * `performance` global loads Node's whole perf_hooks implementation (about ten internal modules)
+ * on first use, which a cold start would pay on its first request just to read a clock.
+ */
+export function monotonicMs(): number {
+  const [seconds, nanoseconds] = process.hrtime()
+  return seconds * 1_000 + nanoseconds / 1_000_000
 }
 
 /**
@@ -30,7 +40,7 @@ export interface ExpiringCacheOptions {
 export function createExpiringCache<K, V>({
   max,
   ttlMs,
-  now = () => performance.now(),
+  now = monotonicMs,
 }: ExpiringCacheOptions): ExpiringCache<K, V> {
   if (!Number.isInteger(max) || max < 1) throw new RangeError('max must be a positive integer')
   const entries = new Map<K, { value: V; expiresAt: number }>()

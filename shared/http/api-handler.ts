@@ -1,4 +1,3 @@
-import type { Metrics } from '@aws-lambda-powertools/metrics'
 import middy, { type MiddyfiedHandler } from '@middy/core'
 import httpHeaderNormalizer from '@middy/http-header-normalizer'
 import httpJsonBodyParser from '@middy/http-json-body-parser'
@@ -6,7 +5,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import type { ApiKeyLookup } from '../domain/api-key.ts'
 import type { Clock } from '../domain/ports.ts'
 import { logger as defaultLogger } from '../runtime/logger.ts'
-import { createMetrics } from '../runtime/metrics.ts'
+import { createMetrics, type FunctionMetrics } from '../runtime/metrics.ts'
 import { authenticate, type CallerContext } from './middleware/authenticate.ts'
 import { bodySizeLimit } from './middleware/body-size-limit.ts'
 import { errorResponse } from './middleware/error-response.ts'
@@ -37,7 +36,7 @@ export interface ApiHandlerOptions<Body, Query, Path, Headers = undefined> {
   clock?: Clock
   logger?: typeof defaultLogger
   /** The function's metrics; pass the handler's own when its ports count things too. */
-  metrics?: Metrics
+  metrics?: FunctionMetrics
 }
 
 /**

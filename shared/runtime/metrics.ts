@@ -10,6 +10,8 @@ export const DEFAULT_METRICS_NAMESPACE = 'RegistryCredentials'
  * is part of the name, and every such part comes from a closed set of our own codes.
  */
 export const METRIC = {
+  /** The first invocation of a Lambda container (on-demand, as Powertools decides it). */
+  coldStart: 'ColdStart',
   /** An API operation answered 2xx. */
   success: 'Success',
   /** An API operation answered an error with this `data.code`. */
@@ -49,13 +51,30 @@ function safeName(part: string): string {
 }
 
 /**
+ * Powertools `Metrics` that count `ColdStart` in the invocation's own EMF document:
+ * {@link FunctionMetrics.countColdStart}.
+ */
+export class FunctionMetrics extends Metrics {
+  /**
+   * Counts `ColdStart` on the first invocation of a container. What Powertools'
+   * `captureColdStartMetric()` records (the same metric, namespace and dimensions, by the same
+   * rule: once, on an on-demand container), without the second `Metrics` instance it builds and
+   * flushes as a separate document on that invocation: a cold start is the one invocation that
+   * pays for every first use.
+   */
+  countColdStart(): void {
+    if (this.getColdStart()) count(this, METRIC.coldStart)
+  }
+}
+
+/**
  * The metrics of one function: EMF on stdout, namespace from `POWERTOOLS_METRICS_NAMESPACE`,
  * `service` from `POWERTOOLS_SERVICE_NAME`, and the operation as the only other dimension. One
  * instance per function module, so the local stack (all functions in one process) keeps each
  * operation's metrics apart, as Lambda does.
  */
-export function createMetrics(operation: string): Metrics {
-  return new Metrics({
+export function createMetrics(operation: string): FunctionMetrics {
+  return new FunctionMetrics({
     namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || DEFAULT_METRICS_NAMESPACE,
     serviceName: process.env.POWERTOOLS_SERVICE_NAME || 'registry-credentials',
     defaultDimensions: { operation },

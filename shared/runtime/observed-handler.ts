@@ -1,6 +1,6 @@
-import type { Metrics } from '@aws-lambda-powertools/metrics'
 import type { Context } from 'aws-lambda'
 import { logger } from './logger.ts'
+import type { FunctionMetrics } from './metrics.ts'
 
 /**
  * Wraps an internal function's handler (no Middy there: those bundles stay small) in what
@@ -9,12 +9,12 @@ import { logger } from './logger.ts'
  * flushed as one EMF document when the invocation ends, however it ends.
  */
 export function observedHandler<Event, Result>(
-  metrics: Metrics,
+  metrics: FunctionMetrics,
   handler: (event: Event, context: Context | undefined) => Promise<Result>,
 ): (event: Event, context?: Context) => Promise<Result> {
   return async (event, context) => {
     if (context) logger.addContext(context)
-    metrics.captureColdStartMetric()
+    metrics.countColdStart()
     try {
       return await handler(event, context)
     } finally {

@@ -131,6 +131,9 @@ function childEnv(bundle: BenchBundle, extra: Record<string, string> = {}): Node
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: stack.dynamoDb.endpoint,
     AWS_ENDPOINT_URL_KMS: stack.kms.endpoint,
+    // as Lambda sets it for an on-demand container: Powertools counts the cold start (and logs
+    // cold_start) only then, so without it the bench would skip work every real cold start does
+    AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
     REGISTRY_VERIFY_ALLOW_HTTP: 'true',
     REGISTRY_VERIFY_ALLOW_LOOPBACK: 'true',
     ...bundle.environment,

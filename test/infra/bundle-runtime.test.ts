@@ -115,6 +115,30 @@ describe('the credential chain of a Lambda bundle', () => {
     expect(result.stdout.trim()).toBe('0')
   })
 
+  it('still reads the SDK config file, through node:fs: an endpoint_url there is used, and node:fs/promises is never loaded', async () => {
+    authorizations.length = 0
+    const home = mkdtempSync(join(tmpdir(), 'bundle-home-aws-'))
+    temporaryHomes.push(home)
+    const configFile = join(home, 'sdk-config')
+    writeFileSync(configFile, `[default]\nendpoint_url = ${endpoint}\n`)
+
+    const result = await runWithBundle(
+      fixture,
+      "await bundle.handler(); console.log(process.moduleLoadList.filter((name) => name.includes('fs/promises')).length)",
+      {
+        AWS_CONFIG_FILE: configFile,
+        AWS_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'AKIDFROMTHEENVIRONMENT',
+        AWS_SECRET_ACCESS_KEY: 'secret-from-the-environment',
+      },
+    )
+
+    expect(result.code, result.stderr).toBe(0)
+    // the request reached the endpoint that only the config file names
+    expect(authorizations).toHaveLength(1)
+    expect(result.stdout.trim()).toBe('0')
+  })
+
   it('looks nowhere else: a shared credentials file, which the full chain would read, is ignored', async () => {
     authorizations.length = 0
     const home = mkdtempSync(join(tmpdir(), 'bundle-home-aws-'))

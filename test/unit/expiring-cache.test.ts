@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createExpiringCache } from '../../shared/adapters/expiring-cache.ts'
+import { createExpiringCache, monotonicMs } from '../../shared/adapters/expiring-cache.ts'
 
 function manualClock(start = 0) {
   let time = start
@@ -54,5 +54,16 @@ describe('createExpiringCache', () => {
 
   it('refuses a size it cannot hold', () => {
     expect(() => createExpiringCache({ max: 0, ttlMs: 1 })).toThrow(RangeError)
+  })
+})
+
+describe('monotonicMs', () => {
+  it('reads process.hrtime in milliseconds and never goes back', () => {
+    const before = monotonicMs()
+    const hrtimeMs = Number(process.hrtime.bigint() / 1_000_000n)
+    const after = monotonicMs()
+    expect(after).toBeGreaterThanOrEqual(before)
+    expect(hrtimeMs).toBeGreaterThanOrEqual(Math.floor(before))
+    expect(hrtimeMs).toBeLessThanOrEqual(Math.ceil(after))
   })
 })

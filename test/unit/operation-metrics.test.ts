@@ -64,6 +64,53 @@ describe('operationMetrics', () => {
     process.env.POWERTOOLS_METRICS_DISABLED = disabled
   })
 
+  it("counts ColdStart once, on the first invocation of an on-demand container, in that invocation's one document", async () => {
+    const initialization = process.env.AWS_LAMBDA_INITIALIZATION_TYPE
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand'
+    const metrics = createMetrics('createDockerRegistryV3')
+    if (initialization === undefined) delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE
+    else process.env.AWS_LAMBDA_INITIALIZATION_TYPE = initialization
+    const handler = chain(metrics, async () => json(201, {}))
+    const documents = async () => {
+      const output = captureOutput()
+      try {
+        await handler(event, context)
+      } finally {
+        output.restore()
+      }
+      return output
+        .text()
+        .split('\n')
+        .filter((line) => line.includes('"_aws"'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+    }
+
+    const first = await documents()
+    const second = await documents()
+
+    expect(first).toHaveLength(1)
+    expect(first[0]).toMatchObject({
+      [METRIC.coldStart]: 1,
+      [METRIC.success]: 1,
+      operation: 'createDockerRegistryV3',
+    })
+    expect(second).toHaveLength(1)
+    expect(second[0]).not.toHaveProperty(METRIC.coldStart)
+    expect(second[0]).toMatchObject({ [METRIC.success]: 1 })
+  })
+
+  it('counts no ColdStart where Powertools sees no on-demand cold start (provisioned concurrency)', async () => {
+    const initialization = process.env.AWS_LAMBDA_INITIALIZATION_TYPE
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'provisioned-concurrency'
+    const metrics = createMetrics('createDockerRegistryV3')
+    if (initialization === undefined) delete process.env.AWS_LAMBDA_INITIALIZATION_TYPE
+    else process.env.AWS_LAMBDA_INITIALIZATION_TYPE = initialization
+
+    const names = await emittedNames(() => chain(metrics, async () => json(201, {}))(event, context))
+
+    expect(names).toEqual([METRIC.success])
+  })
+
   it('counts a KMS failure both as the 503 it answers and as the dependency that failed', async () => {
     const metrics = createMetrics('createDockerRegistryV3')
     const handler = chain(metrics, async () => {

@@ -1,12 +1,11 @@
-import type { Metrics } from '@aws-lambda-powertools/metrics'
 import type { MiddlewareObj, Request } from '@middy/core'
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda'
 import { DependencyUnavailableError } from '../../domain/errors.ts'
-import { count, LIMIT_REFUSED_CODE, METRIC } from '../../runtime/metrics.ts'
+import { count, type FunctionMetrics, LIMIT_REFUSED_CODE, METRIC } from '../../runtime/metrics.ts'
 
 /** Options of {@link operationMetrics}. */
 export interface OperationMetricsOptions {
-  metrics: Metrics
+  metrics: FunctionMetrics
 }
 
 // the `data.code` of one of our error bodies; undefined for anything else
@@ -32,7 +31,7 @@ export function operationMetrics({
 }: OperationMetricsOptions): MiddlewareObj<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context> {
   const operationMetricsBefore = () => {
     // no function_name dimension: the operation already names the function
-    metrics.captureColdStartMetric()
+    metrics.countColdStart()
   }
   const operationMetricsAfter = (
     request: Request<APIGatewayProxyEvent, APIGatewayProxyResult, Error, Context>,
