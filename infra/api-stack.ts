@@ -1,6 +1,15 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Aws, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib'
+import {
+  ArnFormat,
+  Aws,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib'
 import {
   AccessLogField,
   AccessLogFormat,
@@ -24,8 +33,10 @@ import { ApiWebAcl } from './constructs/api-web-acl.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
 import {
   acknowledgeCustomerRoleWildcard,
-  decryptingFunctionNames,
+  DECRYPTING_FUNCTION_NAMES,
   decryptingRoleName,
+  functionNameVariable,
+  internalFunctionName,
   routeCreatesCredentials,
   routePolicyStatements,
   routeUsesSecretsKey,
@@ -61,7 +72,7 @@ export interface ApiStackProps extends StackProps {
   readonly serviceName: string
   /** `POWERTOOLS_METRICS_NAMESPACE` of every function: where their EMF metrics go. */
   readonly metricsNamespace: string
-  /** Prefix of the fixed role names of the functions that may decrypt. */
+  /** Prefix of the fixed names of the internal functions the routes invoke and the decrypting roles. */
   readonly stackNamePrefix: string
   /** Most credentials one company may hold, given to the functions that create them. */
   readonly credentialLimit: number
@@ -170,15 +181,17 @@ export class ApiStack extends Stack {
     const environment: Record<string, string> = {}
     if (routeUsesTable(route)) environment.TABLE_NAME = props.table.tableName
     if (routeUsesSecretsKey(route)) environment.SECRETS_KEY_ARN = props.secretsKey.keyArn
+    const internalName = (name: string) => internalFunctionName(props.stackNamePrefix, name)
+    for (const invoked of route.invokes ?? [])
+      environment[functionNameVariable(invoked)] = internalName(invoked)
     if (routeCreatesCredentials(route)) environment.CREDENTIAL_LIMIT = String(props.credentialLimit)
     if (route.namesAssumingRoles) {
-      // the roles that assume customers' ECR roles are the decrypting ones, by their fixed names
-      environment.ASSUMING_ROLE_ARNS = decryptingFunctionNames(props.routes)
-        .map(
-          (name) =>
-            `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${decryptingRoleName(props.stackNamePrefix, name)}`,
-        )
-        .join(',')
+      // the roles that assume customers' ECR roles are the decrypting ones (the internal resolve
+      // and verifier functions), by their fixed names
+      environment.ASSUMING_ROLE_ARNS = DECRYPTING_FUNCTION_NAMES.map(
+        (name) =>
+          `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${decryptingRoleName(props.stackNamePrefix, name)}`,
+      ).join(',')
     }
 
     const registryFunction = new RegistryFunction(this, functionConstructId(route), {
@@ -189,14 +202,21 @@ export class ApiStack extends Stack {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       environment,
-      ...(route.secretsKey === 'open'
-        ? { roleName: decryptingRoleName(props.stackNamePrefix, route.functionName) }
-        : {}),
+      // a function that waits for an internal one (the verifier: a 5 s registry deadline, KMS,
+      // DynamoDB) gets its time plus room for the answer, still under API Gateway's 29 s
+      ...((route.invokes ?? []).length > 0 ? { timeout: Duration.seconds(15) } : {}),
     })
 
     const statements = routePolicyStatements(route, {
       tableArn: props.table.tableArn,
       secretsKeyArn: props.secretsKey.keyArn,
+      functionArn: (name) =>
+        this.formatArn({
+          service: 'lambda',
+          resource: 'function',
+          resourceName: internalName(name),
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
     })
     if (statements.length > 0) {
       // data access in a policy of its own, apart from the logs and X-Ray statements of the

@@ -1,26 +1,44 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib'
+import { ArnFormat, CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib'
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb'
 import { EventBus } from 'aws-cdk-lib/aws-events'
 import { Effect, Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
 import type { IKey } from 'aws-cdk-lib/aws-kms'
 import {
   CfnEventInvokeConfig,
+  type CfnFunction,
   EventSourceMapping,
   FilterCriteria,
   type IEventSourceDlq,
   StartingPosition,
 } from 'aws-cdk-lib/aws-lambda'
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs'
+import {
+  ContextAttribute,
+  Schedule,
+  ScheduleExpression,
+  ScheduleTargetInput,
+} from 'aws-cdk-lib/aws-scheduler'
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets'
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs'
 import type { Construct } from 'constructs'
+import {
+  USE_WRITE_ATTRIBUTES,
+  VERIFICATION_WRITE_ATTRIBUTES,
+} from '../shared/adapters/credential-health-store.ts'
+import { SCANNED_ATTRIBUTES } from '../shared/adapters/credential-scanner.ts'
+import { CREDENTIAL_VERIFIER_FUNCTION_NAME } from '../shared/http/routes.ts'
 import { RegistryFunction } from './constructs/registry-function.ts'
 import { PUBLISHER_EVENT_SOURCE } from './publisher-event-source.ts'
 import {
   acknowledgeCustomerRoleWildcard,
+  CREDENTIAL_LEADING_KEYS,
   decryptingRoleName,
   type FunctionDataAccess,
+  functionNameVariable,
+  HEALTH_CHECK_FUNCTION_NAME,
+  internalFunctionName,
   RESOLVE_FUNCTION_NAME,
   routePolicyStatements,
 } from './route-permissions.ts'
@@ -39,6 +57,27 @@ export const RESOLVE_DATA_ACCESS: FunctionDataAccess = {
   // ecr credentials by role: sts:AssumeRole into customers' roles (never this account's)
   assumesCustomerRoles: true,
 }
+
+/**
+ * What the credential verifier may do, in the route table's terms: read one credential item
+ * (the envelope included) and decrypt it; recording the outcome is a separate statement that
+ * allows only the verification attributes.
+ */
+export const VERIFIER_DATA_ACCESS: FunctionDataAccess = {
+  permission: null,
+  credentialActions: ['dynamodb:GetItem'],
+  secretsKey: 'open',
+  // an ecr credential by role is checked by assuming it, as resolve does (never this account's)
+  assumesCustomerRoles: true,
+  // each verification's activity record, in its own partition
+  activityActions: ['dynamodb:PutItem'],
+}
+
+/**
+ * Longest one health-check invocation runs; a run that needs longer hands over to a continuation
+ * of itself before this (Lambda's limit is 15 minutes).
+ */
+export const HEALTH_CHECK_TIMEOUT = Duration.minutes(10)
 
 /** Records per invocation of the publisher ({@link PUBLISHER_EVENT_SOURCE}). */
 export const PUBLISH_BATCH_SIZE = PUBLISHER_EVENT_SOURCE.batchSize
@@ -68,6 +107,16 @@ export interface InternalStackProps extends StackProps {
   /** `POWERTOOLS_METRICS_NAMESPACE` of every function: where their EMF metrics go. */
   readonly metricsNamespace: string
   /**
+   * Minutes between two scheduled health runs.
+   * @default 1440 (daily)
+   */
+  readonly healthCheckIntervalMinutes?: number
+  /**
+   * Checks a health run starts per registry host per second, at most.
+   * @default 2
+   */
+  readonly healthChecksPerHostPerSecond?: number
+  /**
    * Folder holding one sub-folder per function, each with a `handler.ts`.
    * @default the repository's `functions/` folder
    */
@@ -92,6 +141,12 @@ export class InternalStack extends Stack {
   readonly tableStream: EventSourceMapping
   /** The function that resolves a stored credential into a registry login. */
   readonly resolver: RegistryFunction
+  /** The internal verifier: the only function that decrypts for a verification. */
+  readonly verifier: RegistryFunction
+  /** The fan-out of the scheduled health checks. */
+  readonly healthCheck: RegistryFunction
+  /** The schedule of the health runs. */
+  readonly healthSchedule: Schedule
 
   constructor(scope: Construct, id: string, props: InternalStackProps) {
     super(scope, id, props)
@@ -185,15 +240,115 @@ export class InternalStack extends Stack {
       environment: { TABLE_NAME: props.table.tableName },
     })
     acknowledgeCustomerRoleWildcard(
-      this.grantDataAccess(
-        this.resolver,
-        routePolicyStatements(RESOLVE_DATA_ACCESS, {
+      this.grantDataAccess(this.resolver, [
+        ...routePolicyStatements(RESOLVE_DATA_ACCESS, {
           tableArn: props.table.tableArn,
           secretsKeyArn: props.secretsKey.keyArn,
         }),
-      ),
+        // the last-use stamp, and nothing else: UpdateItem of its two attributes only
+        new PolicyStatement({
+          sid: 'StampLastUse',
+          effect: Effect.ALLOW,
+          actions: ['dynamodb:UpdateItem'],
+          resources: [props.table.tableArn],
+          conditions: {
+            'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [CREDENTIAL_LEADING_KEYS] },
+            'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...USE_WRITE_ATTRIBUTES] },
+            StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] },
+          },
+        }),
+      ]),
     )
     this.node.addValidation({ validate: () => this.resolverDestinationErrors() })
+
+    const functionArn = (name: string) =>
+      this.formatArn({
+        service: 'lambda',
+        resource: 'function',
+        resourceName: internalFunctionName(props.stackNamePrefix, name),
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      })
+    const tableResources = { tableArn: props.table.tableArn, secretsKeyArn: props.secretsKey.keyArn }
+
+    this.verifier = new RegistryFunction(this, 'CredentialVerifier', {
+      ...functionDefaults,
+      entry: join(functionsDir, CREDENTIAL_VERIFIER_FUNCTION_NAME, 'handler.ts'),
+      functionName: internalFunctionName(props.stackNamePrefix, CREDENTIAL_VERIFIER_FUNCTION_NAME),
+      roleName: decryptingRoleName(props.stackNamePrefix, CREDENTIAL_VERIFIER_FUNCTION_NAME),
+      description: 'Verifies a stored credential against its registry (internal, IAM invoke only)',
+      // the registry check's own 5 s deadline, a KMS decrypt and two DynamoDB calls
+      timeout: Duration.seconds(10),
+      environment: { TABLE_NAME: props.table.tableName },
+    })
+    const verifierAccess = this.grantDataAccess(this.verifier, [
+      ...routePolicyStatements(VERIFIER_DATA_ACCESS, tableResources),
+      // the outcome, and nothing else: UpdateItem of the verification attributes only, so this
+      // role can never rewrite a credential's fields or its envelope
+      new PolicyStatement({
+        sid: 'RecordVerifications',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:UpdateItem'],
+        resources: [props.table.tableArn],
+        conditions: {
+          'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [CREDENTIAL_LEADING_KEYS] },
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...VERIFICATION_WRITE_ATTRIBUTES] },
+          StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] },
+        },
+      }),
+    ])
+
+    acknowledgeCustomerRoleWildcard(verifierAccess)
+
+    const healthCheckName = internalFunctionName(props.stackNamePrefix, HEALTH_CHECK_FUNCTION_NAME)
+    this.healthCheck = new RegistryFunction(this, 'HealthCheck', {
+      ...functionDefaults,
+      entry: join(functionsDir, HEALTH_CHECK_FUNCTION_NAME, 'handler.ts'),
+      functionName: healthCheckName,
+      description: 'Scheduled health checks: re-verifies every credential through the verifier',
+      timeout: HEALTH_CHECK_TIMEOUT,
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        [functionNameVariable(CREDENTIAL_VERIFIER_FUNCTION_NAME)]: internalFunctionName(
+          props.stackNamePrefix,
+          CREDENTIAL_VERIFIER_FUNCTION_NAME,
+        ),
+        HEALTH_CHECKS_PER_HOST_PER_SECOND: String(props.healthChecksPerHostPerSecond ?? 2),
+      },
+    })
+    this.grantDataAccess(this.healthCheck, [
+      // Scan has no partition key for LeadingKeys to scope: the attribute list is what keeps the
+      // envelopes (and every other attribute) out of this role's reach
+      new PolicyStatement({
+        sid: 'ScanCredentialIds',
+        effect: Effect.ALLOW,
+        actions: ['dynamodb:Scan'],
+        resources: [props.table.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...SCANNED_ATTRIBUTES] },
+          StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+        },
+      }),
+      // the verifier for each credential, and itself to continue a run that needs longer
+      new PolicyStatement({
+        sid: 'InvokeVerifierAndContinue',
+        effect: Effect.ALLOW,
+        actions: ['lambda:InvokeFunction'],
+        resources: [functionArn(CREDENTIAL_VERIFIER_FUNCTION_NAME), functionArn(HEALTH_CHECK_FUNCTION_NAME)],
+      }),
+    ])
+    // an invocation that dies (a timeout) is retried with the same run id, which skips what it
+    // already checked; an hour old, a run is dropped: the next one is due anyway
+    this.healthCheck.function.configureAsyncInvoke({ retryAttempts: 2, maxEventAge: Duration.hours(1) })
+
+    this.healthSchedule = new Schedule(this, 'HealthCheckSchedule', {
+      description: 'Re-verifies every credential (the run id is the scheduled time)',
+      schedule: ScheduleExpression.rate(Duration.minutes(props.healthCheckIntervalMinutes ?? 1440)),
+      target: new LambdaInvoke(this.healthCheck.function, {
+        input: ScheduleTargetInput.fromObject({ run_id: ContextAttribute.scheduledTime }),
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(1),
+      }),
+    })
 
     this.acknowledgeFindings()
 
@@ -213,6 +368,14 @@ export class InternalStack extends Stack {
     new CfnOutput(this, 'ResolveFunctionName', {
       description: 'Resolve function: grant the deploy system lambda:InvokeFunction on it',
       value: this.resolver.function.functionName,
+    })
+    new CfnOutput(this, 'CredentialVerifierFunctionName', {
+      description: 'The internal verifier (the verify route and the health checks invoke it)',
+      value: this.verifier.function.functionName,
+    })
+    new CfnOutput(this, 'HealthCheckFunctionName', {
+      description: 'The health-check fan-out: invoke it with {"run_id": "<any id>"} to start a run now',
+      value: this.healthCheck.function.functionName,
     })
     new CfnOutput(this, 'ResolveFunctionArn', {
       description: 'ARN of the resolve function, the resource of the lambda:InvokeFunction grant',
@@ -255,6 +418,18 @@ export class InternalStack extends Stack {
   }
 
   private acknowledgeFindings(): void {
+    // the role the Scheduler target creates for itself (CDK names it per target)
+    for (const child of this.node.children) {
+      if (!child.node.id.startsWith('SchedulerRoleForTarget')) continue
+      const policy = child.node.tryFindChild('DefaultPolicy')
+      if (!policy) continue
+      Validations.of(policy).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.healthCheck.function.node.defaultChild as CfnFunction)}.Arn>:*]`,
+        reason:
+          "The Scheduler's role may invoke the health-check function only: CDK's grantInvoke adds the " +
+          "function's own versions and aliases (<arn>:*) beside its ARN; no other function is covered.",
+      })
+    }
     Validations.of(this.publishFailures).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:

@@ -5,7 +5,7 @@ import { INTERNAL_OPERATIONS } from '../shared/runtime/metrics.ts'
 import { ApiStack } from './api-stack.ts'
 import { InternalStack } from './internal-stack.ts'
 import { MonitoringStack } from './monitoring-stack.ts'
-import { decryptingFunctionNames, decryptingRoleName, routeUsesSecretsKey } from './route-permissions.ts'
+import { DECRYPTING_FUNCTION_NAMES, decryptingRoleName, routeUsesSecretsKey } from './route-permissions.ts'
 import { type ResolvedStageSettings, stageSettingsFromContext } from './stage-settings.ts'
 import { StatefulStack } from './stateful-stack.ts'
 
@@ -38,7 +38,7 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     description: 'Registry credentials: table and secrets key (retained)',
     tags,
     secretsKeyAlias: settings.secretsKeyAlias,
-    decryptingRoleNames: decryptingFunctionNames(routeList).map((name) =>
+    decryptingRoleNames: DECRYPTING_FUNCTION_NAMES.map((name) =>
       decryptingRoleName(settings.stackNamePrefix, name),
     ),
   })
@@ -74,6 +74,8 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
     logRetention: settings.logRetention,
     logLevel: settings.logLevel,
     serviceName: settings.serviceName,
+    healthCheckIntervalMinutes: settings.healthCheckIntervalMinutes,
+    healthChecksPerHostPerSecond: settings.healthChecksPerHostPerSecond,
     metricsNamespace,
   })
 
@@ -101,6 +103,8 @@ export function buildRegistryCredentialsApp(app: App): RegistryCredentialsStacks
       }),
       { operation: INTERNAL_OPERATIONS.resolve, function: internal.resolver.function, usesKms: true },
       { operation: INTERNAL_OPERATIONS.publish, function: internal.publisher.function, usesKms: false },
+      { operation: INTERNAL_OPERATIONS.verifier, function: internal.verifier.function, usesKms: true },
+      { operation: INTERNAL_OPERATIONS.healthCheck, function: internal.healthCheck.function, usesKms: false },
     ],
     publisher: internal.publisher.function,
     resolver: internal.resolver.function,

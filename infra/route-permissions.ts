@@ -1,15 +1,23 @@
 import { Aws, Validations } from 'aws-cdk-lib'
 import { Effect, type Policy, PolicyStatement } from 'aws-cdk-lib/aws-iam'
+import { ACTIVITY_PARTITION_PREFIX } from '../shared/adapters/activity-log.ts'
 import { apiKeyPartitionKey } from '../shared/adapters/api-key-store.ts'
 import { SECRET_PURPOSE } from '../shared/adapters/kms-envelope.ts'
 import { companyPartitionKey } from '../shared/domain/credential-keys.ts'
-import type { Route, SecretsKeyAccess } from '../shared/http/routes.ts'
+import {
+  CREDENTIAL_VERIFIER_FUNCTION_NAME,
+  type Route,
+  type SecretsKeyAccess,
+} from '../shared/http/routes.ts'
 
 /** Leading keys (partition keys) an authenticating function may read: API key items only. */
 export const API_KEY_LEADING_KEYS = apiKeyPartitionKey('*')
 
 /** Leading keys of credential items: every company's partition, never an API key item. */
 export const CREDENTIAL_LEADING_KEYS = companyPartitionKey('*')
+
+/** Leading keys of activity records: their own partitions, never a credential's. */
+export const ACTIVITY_LEADING_KEYS = `${ACTIVITY_PARTITION_PREFIX}*`
 
 /** The only KMS action each kind of secrets-key access allows. */
 export const SECRETS_KEY_ACTIONS: Readonly<Record<SecretsKeyAccess, readonly string[]>> = {
@@ -25,8 +33,11 @@ export const SECRETS_KEY_ACTIONS: Readonly<Record<SecretsKeyAccess, readonly str
  */
 export type FunctionDataAccess = Pick<
   Route,
-  'permission' | 'credentialActions' | 'secretsKey' | 'idempotent' | 'assumesCustomerRoles'
->
+  'permission' | 'credentialActions' | 'idempotent' | 'invokes' | 'assumesCustomerRoles' | 'activityActions'
+> & {
+  /** Internal functions may also `open`; routes never do. */
+  secretsKey: SecretsKeyAccess
+}
 
 /** The resources a route's function may touch. */
 export interface RouteResources {
@@ -34,6 +45,11 @@ export interface RouteResources {
   readonly tableArn: string
   /** ARN of the secrets key. */
   readonly secretsKeyArn: string
+  /**
+   * ARN of an internal function by folder name, for the routes that invoke one.
+   * @default none: a route that invokes a function fails to synthesize
+   */
+  readonly functionArn?: (functionName: string) => string
 }
 
 // the table's items restricted to some partitions. ForAllValues is vacuously true when the key
@@ -72,6 +88,30 @@ export function routePolicyStatements(
         actions: [...route.credentialActions],
         resources: [resources.tableArn],
         conditions: leadingKeys(CREDENTIAL_LEADING_KEYS),
+      }),
+    )
+  }
+  if ((route.activityActions ?? []).length > 0) {
+    statements.push(
+      new PolicyStatement({
+        sid: 'AccessActivity',
+        effect: Effect.ALLOW,
+        actions: [...(route.activityActions ?? [])],
+        resources: [resources.tableArn],
+        conditions: leadingKeys(ACTIVITY_LEADING_KEYS),
+      }),
+    )
+  }
+  const invoked = route.invokes ?? []
+  if (invoked.length > 0) {
+    const { functionArn } = resources
+    if (!functionArn) throw new Error('a function that invokes another needs RouteResources.functionArn')
+    statements.push(
+      new PolicyStatement({
+        sid: 'InvokeInternalFunctions',
+        effect: Effect.ALLOW,
+        actions: ['lambda:InvokeFunction'],
+        resources: invoked.map(functionArn),
       }),
     )
   }
@@ -148,6 +188,23 @@ export function routeUsesSecretsKey(route: Route): boolean {
 /** The internal function that resolves credentials for deployments (not a route). */
 export const RESOLVE_FUNCTION_NAME = 'resolve-docker-registry'
 
+/** The internal function that fans the scheduled health checks out to the verifier. */
+export const HEALTH_CHECK_FUNCTION_NAME = 'health-check'
+
+/**
+ * The fixed name of an internal function (`<prefix>-<folder>`): fixed, so the API stack can
+ * grant `lambda:InvokeFunction` on it, and a function on itself, without cross-stack references
+ * or dependency cycles. At most 40 + 1 + 20 characters, within Lambda's 64.
+ */
+export function internalFunctionName(stackNamePrefix: string, functionName: string): string {
+  return `${stackNamePrefix}-${functionName}`
+}
+
+/** The environment variable that names an invoked internal function (`CREDENTIAL_VERIFIER_FUNCTION_NAME`). */
+export function functionNameVariable(functionName: string): string {
+  return `${functionName.toUpperCase().replaceAll('-', '_')}_FUNCTION_NAME`
+}
+
 /**
  * The fixed name of the role of a function that may decrypt secrets. Fixed, so that the secrets
  * key's policy can name exactly these roles without depending on the stacks that create them.
@@ -156,10 +213,11 @@ export function decryptingRoleName(stackNamePrefix: string, functionName: string
   return `${stackNamePrefix}-${functionName}`
 }
 
-/** The functions that may decrypt: the routes that open secrets, and the resolve function. */
-export function decryptingFunctionNames(
-  routes: readonly Pick<Route, 'functionName' | 'secretsKey'>[],
-): string[] {
-  const opening = routes.filter((route) => route.secretsKey === 'open').map((route) => route.functionName)
-  return [...opening, RESOLVE_FUNCTION_NAME]
-}
+/**
+ * The functions that may decrypt, all internal (invoked over IAM, never behind API Gateway): the
+ * resolve function and the credential verifier.
+ */
+export const DECRYPTING_FUNCTION_NAMES: readonly string[] = [
+  RESOLVE_FUNCTION_NAME,
+  CREDENTIAL_VERIFIER_FUNCTION_NAME,
+]

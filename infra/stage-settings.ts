@@ -67,6 +67,16 @@ export interface StageSettings {
    */
   readonly serviceName?: string
   /**
+   * Minutes between two scheduled health runs (each re-verifies every credential).
+   * @default 1440 (daily)
+   */
+  readonly healthCheckIntervalMinutes?: number
+  /**
+   * Checks a health run starts per registry host per second, at most.
+   * @default 2
+   */
+  readonly healthChecksPerHostPerSecond?: number
+  /**
    * Most credentials one company may hold: a create beyond it answers 409
    * `credential_limit_reached`. At most 10,000, so a list's `total` always fits the contract.
    * @default 1000
@@ -106,6 +116,8 @@ export const STAGE_SETTING_KEYS: ReadonlySet<string> = new Set<string>([
   'logRetentionDays',
   'logLevel',
   'serviceName',
+  'healthCheckIntervalMinutes',
+  'healthChecksPerHostPerSecond',
   'credentialLimit',
 ])
 
@@ -165,6 +177,12 @@ export function resolveStageSettings(stage: string, raw: unknown): ResolvedStage
   if (typeof logLevel !== 'string' || !LOG_LEVELS.includes(logLevel as LogLevel)) {
     throw new StageSettingsError(`stages.${stage}.logLevel must be one of ${LOG_LEVELS.join(', ')}`)
   }
+  const healthCheckIntervalMinutes = positiveNumber(stage, raw, 'healthCheckIntervalMinutes', 1440)
+  if (!Number.isInteger(healthCheckIntervalMinutes) || healthCheckIntervalMinutes < 5) {
+    throw new StageSettingsError(
+      `stages.${stage}.healthCheckIntervalMinutes must be an integer of at least 5`,
+    )
+  }
   const rateLimits = resolveRateLimits(stage, raw)
   const alarmTopicArn =
     raw.alarmTopicArn === undefined
@@ -183,6 +201,8 @@ export function resolveStageSettings(stage: string, raw: unknown): ResolvedStage
   }
   return {
     stage,
+    healthCheckIntervalMinutes,
+    healthChecksPerHostPerSecond: positiveNumber(stage, raw, 'healthChecksPerHostPerSecond', 2),
     ...rateLimits,
     alarmTopicArn,
     credentialLimit,

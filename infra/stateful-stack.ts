@@ -16,7 +16,7 @@ import { IDEMPOTENCY_EXPIRY_ATTRIBUTE } from '../shared/adapters/idempotency-rec
 export interface StatefulStackProps extends StackProps {
   /** Alias of the secrets key, e.g. `alias/registry-credentials/dev/secrets`. */
   readonly secretsKeyAlias: string
-  /** Names of the only roles the secrets key lets decrypt (resolve, verify). */
+  /** Names of the only roles the secrets key lets decrypt (the internal resolve and verifier functions). */
   readonly decryptingRoleNames: readonly string[]
 }
 
@@ -47,7 +47,7 @@ export class StatefulStack extends Stack {
       // thereby be able to decrypt the envelopes stored in it.
       encryption: TableEncryptionV2.awsManagedKey(),
       dynamoStream: StreamViewType.NEW_AND_OLD_IMAGES,
-      // only Idempotency-Key records carry it; credentials and API keys never expire
+      // only Idempotency-Key and activity records carry it; credentials and API keys never expire
       timeToLiveAttribute: IDEMPOTENCY_EXPIRY_ATTRIBUTE,
     })
 

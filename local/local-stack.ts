@@ -13,6 +13,7 @@ import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
 import { createLambdaInvokeApi } from './lambda-invoke-api.ts'
+import { startLambdaInvokeStandIn } from './lambda-invoke-stand-in.ts'
 import { type LocalFunctions, sourceFunctions } from './local-functions.ts'
 import { devStageRateLimit } from './rate-limit-settings.ts'
 import { type RequestMeter, startRequestMeter } from './request-meter.ts'
@@ -38,6 +39,8 @@ export interface LocalStackOptions {
   apiKey?: string
   /** The development company. */
   companyId?: string
+  /** Port of the Lambda Invoke API stand-in of the internal functions; 0 picks a free one. */
+  lambdaPort?: number
   tableName?: string
   /**
    * Requests per API key per window the gateway accepts before answering 429, as the deployed web
@@ -74,6 +77,11 @@ export interface LocalStack {
   dynamoDb: LocalDynamoDb & Pick<RequestMeter, 'requestCount'>
   kms: KmsEmulator
   gateway: HttpGateway
+  /**
+   * The Lambda Invoke endpoint the functions themselves call (the verify route the verifier, a
+   * health run the verifier and its own continuation): a stand-in with the deployed timeouts.
+   */
+  internalFunctionsEndpoint: string
   /** The functions that run (sources or bundles), by name; the Invoke API serves each of them. */
   functions: LocalFunctions
   /** The Lambda Invoke API's endpoint (the gateway's own port), for `LambdaClient({ endpoint })`. */
@@ -98,9 +106,9 @@ export const DEFAULT_LOCAL_TABLE = 'registry-credentials-local'
 
 const SECRETS_KEY_ALIAS = 'alias/registry-credentials-secrets'
 
-/** The local stand-ins for the deployed resolve and verify roles' ARNs. */
+/** The local stand-ins for the deployed credential verifier's and resolve function's role ARNs. */
 export const LOCAL_ASSUMING_ROLE_ARNS = [
-  'arn:aws:iam::000000000000:role/registry-credentials-local-verify-docker-registry',
+  'arn:aws:iam::000000000000:role/registry-credentials-local-credential-verifier',
   'arn:aws:iam::000000000000:role/registry-credentials-local-resolve-docker-registry',
 ]
 
@@ -157,6 +165,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     description: 'docker registry secrets (local)',
   })
 
+  const lambda = await startLambdaInvokeStandIn({ host, port: options.lambdaPort ?? 0 })
   const functions = options.bundlesDir ? bundleFunctions(options.bundlesDir) : sourceFunctions()
   const events = await startChangeEventBus({
     host,
@@ -182,6 +191,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // local only: verification may reach a registry on this machine's loopback, over plain http
     REGISTRY_VERIFY_ALLOW_HTTP: 'true',
     REGISTRY_VERIFY_ALLOW_LOOPBACK: 'true',
+    // the public verify function reaches the internal verifier as on AWS: Lambda Invoke, here
+    // at the local stand-in of the Invoke API, by the function's folder name
+    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+    CREDENTIAL_VERIFIER_FUNCTION_NAME: 'credential-verifier',
+    HEALTH_CHECKS_PER_HOST_PER_SECOND: '2',
     // what the deployed stack names: the roles that assume customers' ECR roles
     ASSUMING_ROLE_ARNS: LOCAL_ASSUMING_ROLE_ARNS.join(','),
   })
@@ -224,11 +238,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     gateway,
     functions,
     lambdaEndpoint: gateway.baseUrl,
+    internalFunctionsEndpoint: lambda.endpoint,
     events,
     changeEvents,
     rateLimit,
     async close() {
       await gateway.close()
+      await lambda.close()
       await changeEvents.close()
       await events.close()
       await kms.close()

@@ -65,7 +65,7 @@ function dynamoDbEndpointSetting(env: NodeJS.ProcessEnv): string | undefined {
 /** What `npm start` reads from the environment (README, "Local stack"). */
 export function localStackSettings(
   env: NodeJS.ProcessEnv,
-): LocalStackOptions & { host: string; port: number; dynamoDbPort: number } {
+): LocalStackOptions & { host: string; port: number; dynamoDbPort: number; lambdaPort: number } {
   const host = env.HOST || '127.0.0.1'
   const port = portSetting(env, 'PORT', 3000)
   const dynamoDbPort = portSetting(env, 'LOCAL_DYNAMODB_PORT', 8000)
@@ -73,6 +73,13 @@ export function localStackSettings(
     throw new LocalSettingError(
       'LOCAL_DYNAMODB_PORT',
       `PORT and LOCAL_DYNAMODB_PORT are both ${port}; give them different ports`,
+    )
+  }
+  const lambdaPort = portSetting(env, 'LOCAL_LAMBDA_PORT', 3001)
+  if (lambdaPort !== 0 && (lambdaPort === port || lambdaPort === dynamoDbPort)) {
+    throw new LocalSettingError(
+      'LOCAL_LAMBDA_PORT',
+      `LOCAL_LAMBDA_PORT is ${lambdaPort}, which PORT or LOCAL_DYNAMODB_PORT already uses; give it another port`,
     )
   }
   const apiKey = env.LOCAL_API_KEY || undefined
@@ -122,6 +129,7 @@ export function localStackSettings(
     host,
     port,
     dynamoDbPort,
+    lambdaPort,
     rateLimit,
     ...(dynamoDbEndpoint ? { dynamoDbEndpoint } : {}),
     ...(tableName ? { tableName } : {}),

@@ -36,9 +36,16 @@ export const handler = apiHandler(routes.createDockerRegistry, {
 }).handler(async (_event, context) =>
   json(
     201,
-    await handleCreateRequest(ports, context.caller.companyId, context.input.body, context.input.query, {
-      key: context.input.headers['idempotency-key'],
-      remainingMs: () => context.getRemainingTimeInMillis() - EARLY_TIMEOUT_MS,
-    }),
+    await handleCreateRequest(
+      ports,
+      context.caller.companyId,
+      context.input.body,
+      context.input.query,
+      {
+        key: context.input.headers['idempotency-key'],
+        remainingMs: () => context.getRemainingTimeInMillis() - EARLY_TIMEOUT_MS,
+      },
+      { apiKeyId: context.caller.keyId, apiKeyName: context.caller.keyName },
+    ),
   ),
 )

@@ -13,8 +13,12 @@ export const handler = apiHandler(routes.deleteDockerRegistry, {
   schemas: { path: CredentialPathParameters },
   keys: apiKeys,
 }).handler(async (_event, context) => {
-  await deleteDockerRegistry(ports, context.caller.companyId, context.input.path.id, {
-    remainingMs: () => context.getRemainingTimeInMillis() - EARLY_TIMEOUT_MS,
-  })
+  await deleteDockerRegistry(
+    ports,
+    context.caller.companyId,
+    context.input.path.id,
+    { remainingMs: () => context.getRemainingTimeInMillis() - EARLY_TIMEOUT_MS },
+    { apiKeyId: context.caller.keyId, apiKeyName: context.caller.keyName },
+  )
   return json(200, { message: 'Docker registry credential deleted' })
 })

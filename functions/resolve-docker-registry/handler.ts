@@ -1,13 +1,14 @@
 import { createKmsOpener } from '../../shared/adapters/kms-envelope.ts'
 import type { RegistryProvider } from '../../shared/domain/docker-registry.ts'
+import { createResolveAndRecordUse } from '../../shared/domain/record-use.ts'
 import {
   invocationIds,
   type ResolveCredentialResult,
-  resolveCredential,
   resolveFailure,
 } from '../../shared/domain/resolve-credential.ts'
 import { describeError } from '../../shared/http/error-response.ts'
 import { credentialExchanger, loginCache } from '../../shared/runtime/credential-exchange.ts'
+import { credentialHealthStore } from '../../shared/runtime/credential-health.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
 import { kms } from '../../shared/runtime/kms.ts'
 import { logger } from '../../shared/runtime/logger.ts'
@@ -40,17 +41,28 @@ const observingPorts = {
   },
 }
 
+// a resolve that stamps the credential's last use (at most every 10 minutes, never failing or
+// slowing the resolve)
+const resolve = createResolveAndRecordUse({
+  ...observingPorts,
+  usage: credentialHealthStore,
+  clock: () => new Date(),
+  onStampFailure: (reason, error) =>
+    logger.warn('last use not stamped', { reason, ...(error ? { error: describeError(error) } : {}) }),
+})
+
 /**
  * Resolves a stored credential for one deployment: invoked directly (Lambda Invoke, a Step
  * Functions task, an EventBridge rule target) with `{company_id, docker_registry_credential_id,
  * image}`, it answers with the login or a typed error, never by throwing. The answer holds the
  * password, so neither the event's answer nor an error's cause is ever logged: only ids and codes.
- * Only this function's role has kms:Decrypt.
+ * A resolved credential's use is stamped (at most every 10 minutes, never failing or slowing the
+ * resolve). Only this function's role and the verifier's have kms:Decrypt.
  */
 async function resolveForDeployment(event: unknown): Promise<ResolveCredentialResult> {
   const ids = invocationIds(event)
   try {
-    const result = await resolveCredential(observingPorts, event)
+    const result = await resolve(event)
     if (result.ok) logger.info('credential resolved', { ...ids, registryHost: result.registry_host })
     else logger.warn('credential not resolved', { ...ids, code: result.error.code })
     return result

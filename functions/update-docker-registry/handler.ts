@@ -25,8 +25,13 @@ export const handler = apiHandler(routes.updateDockerRegistry, {
 }).handler(async (_event, context) =>
   json(
     200,
-    await updateDockerRegistry(ports, context.caller.companyId, context.input.path.id, context.input.body, {
-      remainingMs: () => context.getRemainingTimeInMillis() - EARLY_TIMEOUT_MS,
-    }),
+    await updateDockerRegistry(
+      ports,
+      context.caller.companyId,
+      context.input.path.id,
+      context.input.body,
+      { remainingMs: () => context.getRemainingTimeInMillis() - EARLY_TIMEOUT_MS },
+      { apiKeyId: context.caller.keyId, apiKeyName: context.caller.keyName },
+    ),
   ),
 )

@@ -71,6 +71,11 @@ export interface RegistryFunctionProps {
    * @default a name CloudFormation generates
    */
   readonly roleName?: string
+  /**
+   * A fixed function name, for internal functions other stacks (or the function itself) invoke.
+   * @default a name CloudFormation generates
+   */
+  readonly functionName?: string
 }
 
 /**
@@ -133,6 +138,7 @@ export class RegistryFunction extends Construct {
       role: this.role,
       logGroup: this.logGroup,
       ...(props.description === undefined ? {} : { description: props.description }),
+      ...(props.functionName === undefined ? {} : { functionName: props.functionName }),
       environment: {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: props.serviceName,

@@ -15,6 +15,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb'
 import { unmarshall } from '@aws-sdk/util-dynamodb'
+import type { Actor, ChangeRecord } from '../domain/activity.ts'
 import {
   CREDENTIAL_SORT_KEY_PREFIX,
   companyPartitionKey,
@@ -38,6 +39,7 @@ import type {
   StoredCredential,
   WriteOptions,
 } from '../domain/ports.ts'
+import { activityItem } from './activity-log.ts'
 import { RETRY_AFTER_SECONDS, translateAwsError } from './aws-errors.ts'
 import {
   IDEMPOTENCY_EXPIRY_ATTRIBUTE,
@@ -71,6 +73,12 @@ export interface CredentialItem {
   created_at: string
   updated_at: string
   registry_host?: string
+  /** Who made the last change (an API key's id and name), carried by its change event. */
+  changed_by_key_id?: string
+  changed_by_key_name?: string
+  /** The fields the last update wrote, and whether it stored a new secret. */
+  changed_fields?: string[]
+  secret_rotated?: boolean
   secret_envelope: EnvelopeAttribute
 }
 
@@ -299,6 +307,12 @@ export function createDynamoCredentialStore({
         created_at: credential.createdAt,
         updated_at: credential.updatedAt,
         ...(credential.registryHost === undefined ? {} : { registry_host: credential.registryHost }),
+        ...(credential.createdBy
+          ? {
+              changed_by_key_id: credential.createdBy.apiKeyId,
+              changed_by_key_name: credential.createdBy.apiKeyName,
+            }
+          : {}),
         secret_envelope: toEnvelopeAttribute(credential.secret),
       }
       const { secret: _, ...summary } = credential
@@ -340,6 +354,22 @@ export function createDynamoCredentialStore({
                       ExpressionAttributeNames: { '#expiration': IDEMPOTENCY_EXPIRY_ATTRIBUTE },
                       ExpressionAttributeValues: { ':now': nowSeconds() },
                       ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+                    },
+                  },
+                ]
+              : []),
+            // who created it: its activity record, last so the reasons above keep their places
+            ...(credential.createdBy
+              ? [
+                  {
+                    Put: {
+                      TableName: tableName,
+                      Item: activityItem(credential.companyId, credential.id, {
+                        at: credential.createdAt,
+                        kind: 'created',
+                        actor: credential.createdBy,
+                      }),
+                      ConditionExpression: 'attribute_not_exists(pk)',
                     },
                   },
                 ]
@@ -469,6 +499,7 @@ export function createDynamoCredentialStore({
       changes: CredentialChanges,
       { updatedAt, expectedUpdatedAt }: { updatedAt: string; expectedUpdatedAt: string },
       options: WriteOptions = {},
+      change?: ChangeRecord,
     ): Promise<boolean> {
       const values: Record<string, unknown> = {
         ':updated_at': updatedAt,
@@ -481,6 +512,11 @@ export function createDynamoCredentialStore({
         registry: changes.registry,
         username: changes.username,
         secret_envelope: changes.secret && toEnvelopeAttribute(changes.secret),
+        // who changed what: the Updated event of this write carries it
+        changed_by_key_id: change?.actor.apiKeyId,
+        changed_by_key_name: change?.actor.apiKeyName,
+        changed_fields: change?.changedFields,
+        secret_rotated: change?.secretRotated,
       }
       for (const [field, value] of Object.entries(fields)) {
         if (value === undefined) continue
@@ -488,20 +524,48 @@ export function createDynamoCredentialStore({
         values[`:${field}`] = value
         assignments.push(`#${field} = :${field}`)
       }
+      const update = {
+        TableName: tableName,
+        Key: key(companyId, id),
+        UpdateExpression: `SET ${assignments.join(', ')}`,
+        // optimistic concurrency: only over the version that was read
+        ConditionExpression: 'attribute_exists(pk) AND updated_at = :expected_updated_at',
+        ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
+        ExpressionAttributeValues: values,
+      }
+      if (change) {
+        // the change and its activity record commit together or not at all (no change without
+        // its record); the transaction's token makes the SDK's retry of an attempt whose answer
+        // was lost return that attempt's outcome instead of writing a second record
+        const reasons = await transact(
+          [
+            { Update: update },
+            {
+              Put: {
+                TableName: tableName,
+                Item: activityItem(companyId, id, {
+                  at: updatedAt,
+                  kind: 'updated',
+                  actor: change.actor,
+                  changedFields: change.changedFields,
+                  secretRotated: change.secretRotated,
+                }),
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+          options,
+        )
+        if (!reasons) return true
+        // gone, or changed since it was read (or a concurrent transaction): read again
+        if (!(await store.find(companyId, id))) return false
+        throw new ConcurrentUpdateError()
+      }
       try {
         await client.send(
           withWriteDeadline(
-            new UpdateCommand({
-              TableName: tableName,
-              Key: key(companyId, id),
-              UpdateExpression: `SET ${assignments.join(', ')}`,
-              // optimistic concurrency: only over the version that was read
-              ConditionExpression: 'attribute_exists(pk) AND updated_at = :expected_updated_at',
-              ExpressionAttributeNames: Object.keys(names).length > 0 ? names : undefined,
-              ExpressionAttributeValues: values,
-              // nothing comes back: the envelope never travels to this function again
-              ReturnValues: 'NONE',
-            }),
+            // nothing comes back: the envelope never travels to this function again
+            new UpdateCommand({ ...update, ReturnValues: 'NONE' }),
             options.remainingMs,
             writeAttemptBudgetMs,
           ),
@@ -515,7 +579,7 @@ export function createDynamoCredentialStore({
       }
     },
 
-    async delete(companyId: string, id: string, options: WriteOptions = {}): Promise<boolean> {
+    async delete(companyId: string, id: string, options: WriteOptions = {}, actor?: Actor): Promise<boolean> {
       let counted: number | undefined
       for (let attempt = 1; attempt <= TRANSACTION_ATTEMPTS; attempt += 1) {
         const reasons = await transact(
@@ -528,6 +592,22 @@ export function createDynamoCredentialStore({
               },
             },
             countUpdate(companyId, -1, counted),
+            // who deleted it: its activity record, kept after it (until the record's TTL)
+            ...(actor
+              ? [
+                  {
+                    Put: {
+                      TableName: tableName,
+                      Item: activityItem(companyId, id, {
+                        at: new Date(clock().getTime()).toISOString(),
+                        kind: 'deleted',
+                        actor,
+                      }),
+                      ConditionExpression: 'attribute_not_exists(pk)',
+                    },
+                  },
+                ]
+              : []),
           ],
           options,
         )

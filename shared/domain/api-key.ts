@@ -32,6 +32,8 @@ export interface Caller {
   permissions: readonly Permission[]
   /** The key's public id (its hash), for audit logs. */
   keyId: string
+  /** The key's name, for audit records and change events (never the key). */
+  keyName: string
 }
 
 /** Reads key records by hash. */
@@ -84,5 +86,10 @@ export async function authenticateApiKey(lookup: ApiKeyLookup, clock: Clock, key
   }
   // a company is one partition whatever case its id was minted in (resolve and the ExternalId
   // read it lower-case too): a key minted as 6F1C… must not write where nothing can find it
-  return { companyId: record.companyId.toLowerCase(), permissions: record.permissions, keyId: hash }
+  return {
+    companyId: record.companyId.toLowerCase(),
+    permissions: record.permissions,
+    keyId: hash,
+    keyName: record.name,
+  }
 }

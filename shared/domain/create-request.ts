@@ -1,11 +1,12 @@
 import * as v from 'valibot'
+import type { Actor } from './activity.ts'
 import type { CreateDockerRegistryInput, DockerRegistry } from './docker-registry.ts'
 import {
   type CreateDockerRegistryPorts,
   createDockerRegistry,
   toDockerRegistry,
 } from './docker-registry-use-cases.ts'
-import { IdempotencyKeyReusedError } from './errors.ts'
+import { IdempotencyKeyReusedError, InvalidInputError } from './errors.ts'
 import { normaliseHost } from './image-reference.ts'
 import {
   type CreateDockerRegistryQuery,
@@ -43,7 +44,9 @@ export async function handleCreateRequest(
   input: CreateDockerRegistryInput,
   query: CreateDockerRegistryQuery,
   request: { key: string | undefined; remainingMs?: () => number },
+  actor?: Actor,
 ): Promise<DockerRegistry> {
+  if (query.verify !== 'true') refuseVerificationOptions(query)
   const idempotency =
     request.key === undefined
       ? undefined
@@ -55,6 +58,8 @@ export async function handleCreateRequest(
             username: input.username,
             verify: query.verify,
             registry_host: query.registry_host === undefined ? null : normaliseHost(query.registry_host),
+            image: query.image ?? null,
+            platform: query.platform ?? null,
           },
         }
   if (idempotency) {
@@ -65,8 +70,21 @@ export async function handleCreateRequest(
   const options = {
     ...(idempotency ? { idempotency } : {}),
     ...(request.remainingMs ? { remainingMs: request.remainingMs } : {}),
+    ...(actor ? { actor } : {}),
   }
   return query.verify === 'true'
-    ? createVerifiedDockerRegistry(ports, companyId, input, query.registry_host, options)
+    ? createVerifiedDockerRegistry(ports, companyId, input, query.registry_host, {
+        ...options,
+        image: query.image,
+        platform: query.platform,
+      })
     : createDockerRegistry(ports, companyId, input, { ...options, registryHost: query.registry_host })
+}
+
+// `image` and `platform` say what `?verify=true` checks; without it they would be ignored silently.
+function refuseVerificationOptions(query: CreateDockerRegistryQuery): void {
+  const unused = (['image', 'platform'] as const).filter((name) => query[name] !== undefined)
+  if (unused.length > 0) {
+    throw new InvalidInputError(unused.map((path) => ({ path, message: 'is only used with verify=true' })))
+  }
 }

@@ -17,8 +17,31 @@ export const CREDENTIAL_EVENT_TYPES = {
   REMOVE: 'DockerRegistryCredentialDeleted',
 } as const
 
+/** The detail types of the two health events. */
+export const HEALTH_EVENT_TYPES = {
+  failed: 'DockerRegistryCredentialVerificationFailed',
+  recovered: 'DockerRegistryCredentialVerificationRecovered',
+} as const
+
 /** A change event's detail type. */
 export type CredentialEventType = (typeof CREDENTIAL_EVENT_TYPES)[keyof typeof CREDENTIAL_EVENT_TYPES]
+
+/** A health event's detail type. */
+export type HealthEventType = (typeof HEALTH_EVENT_TYPES)[keyof typeof HEALTH_EVENT_TYPES]
+
+/**
+ * What a health event says: which credential, the verification's result code and message (never
+ * the secret: messages are the verifier's own texts), when it ran, and the result before.
+ */
+export interface HealthEventDetail extends CredentialEventDetail {
+  result: string
+  message: string
+  verified_at: string
+  /** The image checked, if any. */
+  image?: string
+  /** The result of the verification before this one; absent for a first verification. */
+  previous_result?: string
+}
 
 /**
  * What a created or updated credential's event says: its public fields, exactly those the API
@@ -36,6 +59,24 @@ export interface CredentialEventDetail {
   updated_at: string
 }
 
+/** Who made a change: the API key, by id (its SHA-256, never the key) and name. */
+export interface EventActor {
+  api_key_id: string
+  api_key_name: string
+}
+
+/** What a Created event adds: who created the credential (absent for items written before). */
+export interface CredentialCreatedDetail extends CredentialEventDetail {
+  actor?: EventActor
+}
+
+/** What an Updated event adds: who changed which fields, and whether the secret was rotated. */
+export interface CredentialUpdatedDetail extends CredentialEventDetail {
+  actor?: EventActor
+  changed_fields?: string[]
+  secret_rotated?: boolean
+}
+
 /** A deleted credential's detail: its last state, and when it was deleted. */
 export interface CredentialDeletedDetail extends CredentialEventDetail {
   /** When the delete reached the table (the stream record's ApproximateCreationDateTime). */
@@ -44,12 +85,13 @@ export interface CredentialDeletedDetail extends CredentialEventDetail {
 
 /** One event to publish, in the bus's terms but without the bus. */
 export type CredentialEvent =
-  | CredentialEventOf<'DockerRegistryCredentialCreated', CredentialEventDetail>
-  | CredentialEventOf<'DockerRegistryCredentialUpdated', CredentialEventDetail>
+  | CredentialEventOf<'DockerRegistryCredentialCreated', CredentialCreatedDetail>
+  | CredentialEventOf<'DockerRegistryCredentialUpdated', CredentialUpdatedDetail>
   | CredentialEventOf<'DockerRegistryCredentialDeleted', CredentialDeletedDetail>
+  | CredentialEventOf<HealthEventType, HealthEventDetail>
 
 /** An event of one detail type. */
-export interface CredentialEventOf<Type extends CredentialEventType, Detail> {
+export interface CredentialEventOf<Type extends CredentialEventType | HealthEventType, Detail> {
   source: typeof CREDENTIAL_EVENT_SOURCE
   detailType: Type
   /** When the change reached the table, ISO 8601 (second precision, as the stream gives it). */
@@ -114,6 +156,24 @@ function publicAttributes(image: StreamImage): PublicAttributes {
   }
 }
 
+// the change attributes, read one by one by name and type: nothing else of the item is read
+function actorOf(image: StreamImage): EventActor | undefined {
+  const id = stringAttribute(image, 'changed_by_key_id')
+  const name = stringAttribute(image, 'changed_by_key_name')
+  return id !== undefined && name !== undefined ? { api_key_id: id, api_key_name: name } : undefined
+}
+
+function changeOf(image: StreamImage): Omit<CredentialUpdatedDetail, keyof CredentialEventDetail> {
+  const actor = actorOf(image)
+  const fields = image.changed_fields?.L?.map((value) => value.S).filter((field) => field !== undefined)
+  const rotated = image.secret_rotated?.BOOL
+  return {
+    ...(actor ? { actor } : {}),
+    ...(fields ? { changed_fields: fields as string[] } : {}),
+    ...(rotated !== undefined ? { secret_rotated: rotated } : {}),
+  }
+}
+
 function approximateTime(record: DynamoDBRecord): string {
   const seconds = record.dynamodb?.ApproximateCreationDateTime
   if (typeof seconds !== 'number' || !Number.isFinite(seconds)) {
@@ -131,9 +191,54 @@ function requiredImage(image: StreamImage | undefined, which: string): StreamIma
   return image
 }
 
+// the verification attributes the health events read (plain strings; see credential-health-store)
+const RESULT = 'verification_result'
+const HEALTHY = new Set(['ok', 'anonymous'])
+
+/**
+ * The health event of a MODIFY that changed no field (`updated_at` unchanged: a verification or a
+ * use stamp was recorded): Failed when a working credential (or one never verified) stops
+ * working, Recovered when a failing one works again; undefined otherwise, so a stamp or an
+ * unchanged health publishes nothing.
+ */
+function healthEvent(
+  record: DynamoDBRecord,
+  oldImage: StreamImage,
+  newImage: StreamImage,
+  detail: CredentialEventDetail,
+  time: string,
+): CredentialEvent | undefined {
+  const result = stringAttribute(newImage, RESULT)
+  const previous = stringAttribute(oldImage, RESULT)
+  const verifiedAt = stringAttribute(newImage, 'verified_at')
+  if (result === undefined || verifiedAt === undefined) return undefined
+  if (stringAttribute(oldImage, 'verified_at') === verifiedAt) return undefined
+  const healthy = HEALTHY.has(result)
+  const wasHealthy = previous === undefined ? undefined : HEALTHY.has(previous)
+  let detailType: HealthEventType
+  if (!healthy && wasHealthy !== false) detailType = HEALTH_EVENT_TYPES.failed
+  else if (healthy && wasHealthy === false) detailType = HEALTH_EVENT_TYPES.recovered
+  else return undefined
+  const image = stringAttribute(newImage, 'verification_image')
+  if (!record.eventID) throw new MalformedStreamRecordError('stream record lacks eventID')
+  return {
+    source: CREDENTIAL_EVENT_SOURCE,
+    detailType,
+    time,
+    detail: {
+      ...detail,
+      result,
+      message: stringAttribute(newImage, 'verification_message') ?? '',
+      verified_at: verifiedAt,
+      ...(image ? { image } : {}),
+      ...(previous ? { previous_result: previous } : {}),
+    },
+  }
+}
+
 /**
  * The event a table change means, or undefined when the changed item is not a credential (API
- * keys share the table). Works on the stream's NEW_AND_OLD_IMAGES records exactly as Lambda
+ * keys share the table) or the change is not one (a use stamp, an unchanged health). Works on the stream's NEW_AND_OLD_IMAGES records exactly as Lambda
  * delivers them. The detail is built from an allow-list of attributes, so the secret envelope can
  * never reach a consumer. Throws {@link MalformedStreamRecordError} for a credential record it
  * cannot read (a missing image or attribute), so the record is retried and then dead-lettered
@@ -154,10 +259,24 @@ export function toCredentialEvent(record: DynamoDBRecord): CredentialEvent | und
   const detail: CredentialEventDetail = { event_id: eventID, ...attributes }
   const source = CREDENTIAL_EVENT_SOURCE
   switch (eventName) {
-    case 'INSERT':
-      return { source, detailType: CREDENTIAL_EVENT_TYPES.INSERT, time, detail }
-    case 'MODIFY':
-      return { source, detailType: CREDENTIAL_EVENT_TYPES.MODIFY, time, detail }
+    case 'INSERT': {
+      const actor = actorOf(requiredImage(image, 'NewImage'))
+      return {
+        source,
+        detailType: CREDENTIAL_EVENT_TYPES.INSERT,
+        time,
+        detail: { ...detail, ...(actor ? { actor } : {}) },
+      }
+    }
+    case 'MODIFY': {
+      // a write that changed no field (health and use attributes) is no update of the credential
+      const oldImage = requiredImage(record.dynamodb?.OldImage, 'OldImage')
+      if (stringAttribute(oldImage, 'updated_at') === detail.updated_at) {
+        return healthEvent(record, oldImage, requiredImage(image, 'NewImage'), detail, time)
+      }
+      const change = changeOf(requiredImage(image, 'NewImage'))
+      return { source, detailType: CREDENTIAL_EVENT_TYPES.MODIFY, time, detail: { ...detail, ...change } }
+    }
     case 'REMOVE':
       return {
         source,

@@ -1,3 +1,4 @@
+import type { Actor } from './activity.ts'
 import type {
   CreateDockerRegistryInput,
   DockerRegistry,
@@ -50,12 +51,14 @@ export interface CreateDockerRegistryPorts {
   credentialLimit: number
 }
 
-/** Options of create: the registry host to pin the credential to, and the request's key. */
+/** Options of create: the registry host to pin the credential to, the request's key, and who creates it. */
 export interface SecretOptions extends WriteOptions {
   /** `registry_host` (extension): the one host this service will ever present the secret to. */
-  registryHost?: string
+  registryHost?: string | undefined
   /** The request's `Idempotency-Key`, claimed in the same write as the credential. */
   idempotency?: IdempotencyClaim
+  /** The API key creating it; its Created event names it. */
+  actor?: Actor | undefined
 }
 
 /**
@@ -86,7 +89,7 @@ export async function createDockerRegistry(
     ...(registryHost ? { registryHost } : {}),
   }
   const stored = await ports.store.create(
-    { ...credential, secret },
+    { ...credential, secret, ...(options.actor ? { createdBy: options.actor } : {}) },
     {
       limit: ports.credentialLimit,
       ...(options.idempotency ? { idempotency: options.idempotency } : {}),
@@ -210,6 +213,7 @@ export async function updateDockerRegistry(
   id: string,
   input: UpdateDockerRegistryInput,
   options: WriteOptions = {},
+  actor?: Actor,
 ): Promise<DockerRegistry> {
   let secret: SealedSecret | undefined
   for (let attempt = 1; ; attempt += 1) {
@@ -226,12 +230,18 @@ export async function updateDockerRegistry(
     const previous = Date.parse(current.updatedAt)
     const updatedAt = new Date(Math.max(ports.clock().getTime(), previous + 1)).toISOString()
     try {
+      const change = actor && {
+        actor,
+        changedFields: Object.keys(changes).sort(),
+        secretRotated: changes.secret !== undefined,
+      }
       const written = await ports.store.update(
         companyId,
         id,
         changes,
         { updatedAt, expectedUpdatedAt: current.updatedAt },
         options,
+        change,
       )
       if (!written) throw new CredentialNotFoundError()
       // the write was conditional on the version read, so this is exactly what is stored now
@@ -258,6 +268,7 @@ export async function deleteDockerRegistry(
   companyId: string,
   id: string,
   options: WriteOptions = {},
+  actor?: Actor,
 ): Promise<void> {
-  if (!(await ports.store.delete(companyId, id, options))) throw new CredentialNotFoundError()
+  if (!(await ports.store.delete(companyId, id, options, actor))) throw new CredentialNotFoundError()
 }

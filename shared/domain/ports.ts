@@ -1,3 +1,4 @@
+import type { Actor, ChangeRecord } from './activity.ts'
 import type { RegistryProvider } from './docker-registry.ts'
 
 /** Who a secret belongs to; bound into its encryption so an envelope cannot be moved. */
@@ -38,6 +39,8 @@ export interface StoredCredential {
   updatedAt: string
   /** The registry host the secret is pinned to (`registry_host` at create), if any. */
   registryHost?: string
+  /** Who created it (the API key), carried by its Created event. */
+  createdBy?: Actor
   secret: SealedSecret
 }
 
@@ -50,7 +53,7 @@ export interface CredentialChanges {
 }
 
 /** A credential without its envelope: what reads that never decrypt need. */
-export type CredentialSummary = Omit<StoredCredential, 'secret'>
+export type CredentialSummary = Omit<StoredCredential, 'secret' | 'createdBy'>
 
 /** One page of a company's credentials, newest first. */
 export interface CredentialPage {
@@ -115,9 +118,17 @@ export interface CredentialStore {
     changes: CredentialChanges,
     version: { updatedAt: string; expectedUpdatedAt: string },
     options?: WriteOptions,
+    /** Who changed what, written with the change (its Updated event carries it). */
+    change?: ChangeRecord,
   ): Promise<boolean>
   /** Deletes the credential and counts it out, in one transaction; true when something was deleted. */
-  delete(companyId: string, id: string, options?: WriteOptions): Promise<boolean>
+  delete(
+    companyId: string,
+    id: string,
+    options?: WriteOptions,
+    /** Who deletes it: its activity record is written in the same transaction. */
+    actor?: Actor,
+  ): Promise<boolean>
 }
 
 /** The current time. */

@@ -6,7 +6,9 @@ import {
 } from '@valibot/to-json-schema'
 import * as v from 'valibot'
 import packageJson from '../../package.json' with { type: 'json' }
+import { ActivityReport } from '../domain/activity.ts'
 import { CreateDockerRegistryHeaders } from '../domain/create-request.ts'
+import { CredentialHealthReport } from '../domain/credential-health.ts'
 import {
   CreateDockerRegistryInput,
   CredentialPathParameters,
@@ -23,6 +25,7 @@ import {
   UpdateDockerRegistryQuery,
   VERIFICATION_STATUSES,
   VerificationReport,
+  VerifyDockerRegistryQuery,
 } from '../domain/verify-credential.ts'
 import { MAX_BODY_BYTES } from './middleware/body-size-limit.ts'
 import { type Route, routes } from './routes.ts'
@@ -101,7 +104,9 @@ const OpenApiDocumentSchema = v.pipe(
 
 // every body the API reads or writes, by component name.
 const componentSchemas = {
+  ActivityReport,
   CreateDockerRegistryInput,
+  CredentialHealthReport,
   DeletedMessage,
   DockerRegistry,
   DockerRegistryPage,
@@ -178,10 +183,27 @@ const operationDocs: { [K in keyof typeof routes]: OperationDocs } = {
   verifyDockerRegistry: {
     summary: 'Verify Docker registry credential (extension)',
     description:
-      "Checks a stored credential against its registry (Registry HTTP API v2; ECR by token exchange) and reports the outcome: against the host pinned with `registry_host`, else the provider's own host, never a host named now. Not part of the Sevalla v3 API.",
+      "Checks a stored credential against its registry (Registry HTTP API v2; ECR by token exchange), optionally for pulling one `image`, records the outcome as its last verification (see the health route) and reports it: against the host pinned with `registry_host`, else the provider's own host, never a host named now. Not part of the Sevalla v3 API.",
     tag: TAG_REGISTRIES,
     path: CredentialPathParameters,
+    query: VerifyDockerRegistryQuery,
     success: { status: 200, description: 'What the registry said', body: 'VerificationReport' },
+  },
+  getDockerRegistryActivity: {
+    summary: 'Get Docker registry credential activity (extension)',
+    description:
+      'The audit trail of a credential: its last 100 changes (who: the API key id and name, never the key; which fields; whether the secret was rotated) and verifications (result, on demand or scheduled), newest first, each written in the same transaction as what it records and kept 90 days, also after the credential is deleted. Not part of the Sevalla v3 API.',
+    tag: TAG_REGISTRIES,
+    path: CredentialPathParameters,
+    success: { status: 200, description: 'The newest records first', body: 'ActivityReport' },
+  },
+  getDockerRegistryHealth: {
+    summary: 'Get Docker registry credential health (extension)',
+    description:
+      'The last verification of a credential (on demand with the verify route, or by the scheduled health checks that re-verify every credential daily) and when a deployment last resolved it. Not part of the Sevalla v3 API.',
+    tag: TAG_REGISTRIES,
+    path: CredentialPathParameters,
+    success: { status: 200, description: 'What is known about its health', body: 'CredentialHealthReport' },
   },
   getExternalId: {
     summary: 'Get your ExternalId for ECR roles (extension)',
@@ -208,6 +230,10 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   offset: 'Number of items to skip',
   verify:
     'Extension: `true` checks the credential against its registry first and stores it only if the registry accepts it',
+  image:
+    "Extension: an image reference on the credential's registry host (e.g. `ghcr.io/acme/api:1.4.2`); the check then asks for `repository:<name>:pull` and reads the image's manifest, as a pull would (with `?verify=true` on create)",
+  platform:
+    'Extension, with `image`: a platform the image must have, `os/architecture[/variant]` (e.g. `linux/amd64`); `platform_mismatch` when it lacks it',
   'idempotency-key':
     'Extension: a key of your choosing (e.g. a UUID) that makes retries safe: for 24 hours, a retry with the same key and the same name, registry and username gets the first answer again instead of creating a second credential. The key is stored in the same write as the credential: a request that failed left nothing, so its retry runs; concurrent requests with one key store one credential and all answer it. The secret is not compared (no trace of it is kept), so a retry that corrects the secret needs a new key',
   registry_host:

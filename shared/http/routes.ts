@@ -1,7 +1,10 @@
 import type { Permission } from '../domain/api-key.ts'
 
-/** What a function may do with the secrets key; nothing public ever gets `decrypt`. */
+/** What a function may do with the secrets key; only internal functions may `open`. */
 export type SecretsKeyAccess = 'none' | 'seal' | 'open'
+
+/** What a public route's function may do with the secrets key: never decrypt. */
+export type PublicSecretsKeyAccess = Exclude<SecretsKeyAccess, 'open'>
 
 /** One HTTP operation: the single source of truth the CDK app and the local server both read. */
 export interface Route {
@@ -20,14 +23,28 @@ export interface Route {
    * Idempotency-Key records). A TransactWriteItems is authorised per item by these actions.
    */
   credentialActions: readonly string[]
-  secretsKey: SecretsKeyAccess
+  /**
+   * Never `open`: no function behind API Gateway may decrypt (threat: a leaked API key or a bug in
+   * a public function reaching every company's secrets); the type makes it a compile error.
+   */
+  secretsKey: PublicSecretsKeyAccess
   /** Whether the operation honours `Idempotency-Key` (its records live in the company's partition). */
   idempotent?: boolean
+  /** Internal functions (by folder name) the operation invokes with Lambda Invoke. */
+  invokes?: readonly string[]
   /** Whether the function is told the ARNs of the roles that assume customers' roles (`ASSUMING_ROLE_ARNS`). */
   namesAssumingRoles?: boolean
   /** Whether the function assumes customers' IAM roles (`ecr` credentials by role). */
   assumesCustomerRoles?: boolean
+  /** DynamoDB actions on activity records (`ACTIVITY#…` partitions). */
+  activityActions?: readonly string[]
 }
+
+/**
+ * The internal function that verifies stored credentials: the only one that decrypts for a
+ * verification. The verify route and the scheduled health checks invoke it.
+ */
+export const CREDENTIAL_VERIFIER_FUNCTION_NAME = 'credential-verifier'
 
 const COLLECTION = '/v3/docker-registries'
 const ITEM = '/v3/docker-registries/{id}'
@@ -44,6 +61,8 @@ export const routes = {
     // one transaction: the credential and the Idempotency-Key record (Put), the count (Update);
     // GetItem replays a key, Query counts a company that has no count item yet
     credentialActions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+    // its activity record, in the same transaction
+    activityActions: ['dynamodb:PutItem'],
     secretsKey: 'seal',
     idempotent: true,
   },
@@ -75,6 +94,8 @@ export const routes = {
     permission: 'docker_registries:write',
     hasBody: true,
     credentialActions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    // the update's activity record, in the same transaction
+    activityActions: ['dynamodb:PutItem'],
     secretsKey: 'seal',
   },
   deleteDockerRegistry: {
@@ -86,6 +107,8 @@ export const routes = {
     hasBody: false,
     // one transaction with the count (Update); Query counts a company without a count item
     credentialActions: ['dynamodb:DeleteItem', 'dynamodb:UpdateItem', 'dynamodb:Query'],
+    // its activity record, in the same transaction
+    activityActions: ['dynamodb:PutItem'],
     secretsKey: 'none',
   },
   verifyDockerRegistry: {
@@ -95,11 +118,33 @@ export const routes = {
     functionName: 'verify-docker-registry',
     permission: 'docker_registries:write',
     hasBody: false,
+    // the credential is read, decrypted and presented by the internal verifier it invokes, so
+    // this public function holds neither the envelope nor kms:Decrypt
+    credentialActions: [],
+    secretsKey: 'none',
+    invokes: [CREDENTIAL_VERIFIER_FUNCTION_NAME],
+  },
+  getDockerRegistryActivity: {
+    operationId: 'getDockerRegistryActivity',
+    method: 'GET',
+    path: '/v3/docker-registries/{id}/activity',
+    functionName: 'get-docker-registry-activity',
+    permission: 'docker_registries:read',
+    hasBody: false,
+    // the credential is read only when it has no records: is it unknown, or just quiet?
     credentialActions: ['dynamodb:GetItem'],
-    // the one public route that decrypts: it must present the secret to the registry
-    secretsKey: 'open',
-    // an ecr credential by role is checked by assuming it, as resolve does
-    assumesCustomerRoles: true,
+    activityActions: ['dynamodb:Query'],
+    secretsKey: 'none',
+  },
+  getDockerRegistryHealth: {
+    operationId: 'getDockerRegistryHealth',
+    method: 'GET',
+    path: '/v3/docker-registries/{id}/health',
+    functionName: 'get-docker-registry-health',
+    permission: 'docker_registries:read',
+    hasBody: false,
+    credentialActions: ['dynamodb:GetItem'],
+    secretsKey: 'none',
   },
   getExternalId: {
     operationId: 'getDockerRegistryExternalId',

@@ -38,6 +38,8 @@ export const METRIC = {
 export const INTERNAL_OPERATIONS = {
   resolve: 'resolveDockerRegistry',
   publish: 'publishCredentialEvents',
+  verifier: 'credentialVerifier',
+  healthCheck: 'healthCheck',
 } as const
 
 /** `data.code` of issue 7's per-company credential limit. */

@@ -109,18 +109,17 @@ describe('ApiStack', () => {
       }
     })
 
-    it('tells the ExternalId function the resolve and verify roles, by their fixed names', () => {
+    it('tells the ExternalId function the internal resolve and verifier roles, by their fixed names', () => {
       const variables = (
         functionProperties(routes.getExternalId).Environment as { Variables: Record<string, unknown> }
       ).Variables
       const prefix = synthesized.stacks.settings.stackNamePrefix
+      const arns = JSON.stringify(variables.ASSUMING_ROLE_ARNS)
 
-      expect(JSON.stringify(variables.ASSUMING_ROLE_ARNS)).toContain(
-        `:role/${prefix}-verify-docker-registry,arn:`,
-      )
-      expect(JSON.stringify(variables.ASSUMING_ROLE_ARNS)).toContain(
-        `:role/${prefix}-resolve-docker-registry`,
-      )
+      expect(arns).toContain(`:role/${prefix}-resolve-docker-registry,arn:`)
+      expect(arns).toContain(`:role/${prefix}-credential-verifier`)
+      // the public verify function assumes nothing any more: the verifier does
+      expect(arns).not.toContain('verify-docker-registry')
     })
 
     it('never aims an exchange elsewhere: no function gets an endpoint override', () => {

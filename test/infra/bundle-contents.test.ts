@@ -75,6 +75,22 @@ describe('function bundles', () => {
     },
   )
 
+  it('verify-docker-registry, behind API Gateway, carries no KMS client: it invokes the verifier', () => {
+    expect(bundle('verify-docker-registry')).toContain('@aws-sdk/client-lambda')
+    expect(bundle('verify-docker-registry')).not.toContain('@aws-sdk/client-kms')
+    expect(bundle('verify-docker-registry')).not.toContain('@aws-sdk/client-ecr')
+  })
+
+  it('only the internal resolve and credential-verifier functions carry the KMS client among the readers', () => {
+    const opening = functionNames.filter(
+      (name) =>
+        bundle(name).has('@aws-sdk/client-kms') &&
+        !['create-docker-registry', 'update-docker-registry'].includes(name),
+    )
+
+    expect(opening.sort()).toEqual(['credential-verifier', 'resolve-docker-registry'])
+  })
+
   it.each(functionNames)(
     '%s carries only the environment credential provider, not the default chain',
     (name) => {

@@ -9,6 +9,7 @@ import { PUBLISHER_EVENT_SOURCE } from '../../infra/publisher-event-source.ts'
 import { assertSupportedPattern, type EventPattern, matchesEventPattern } from '../../local/event-filter.ts'
 import { buildTestApp, type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
 import {
+  ACTIVITY_ONLY,
   ASSUME_CUSTOMER_ROLES,
   BASELINE,
   COMPANIES_ONLY,
@@ -263,11 +264,22 @@ describe('InternalStack', () => {
       ])
     })
 
-    it("may read credential items, decrypt registry secrets and assume other accounts' roles, and nothing else", () => {
+    it("may read credential items, decrypt registry secrets, stamp the last use and assume other accounts' roles, and nothing else", () => {
       expect(grantsOf(synthesized.stacks.internal.resolver)).toEqual(
         sortGrants([
           ...BASELINE,
           { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
+          {
+            action: 'dynamodb:UpdateItem',
+            resource: 'table',
+            condition: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['COMPANY#*'] },
+              'ForAllValues:StringEquals': {
+                'dynamodb:Attributes': ['pk', 'sk', 'last_used_at', 'last_used_image_host'],
+              },
+              StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] },
+            },
+          },
           { action: 'kms:Decrypt', resource: 'secrets key', condition: SECRETS_ONLY },
           ...ASSUME_CUSTOMER_ROLES,
         ]),
@@ -295,8 +307,170 @@ describe('InternalStack', () => {
     })
   })
 
+  // the function ARNs the policies name are built from the fixed function names
+  const functionArn = (name: string) => ({
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':lambda:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:function:${synthesized.stacks.settings.stackNamePrefix}-${name}`,
+      ],
+    ],
+  })
+
+  describe('credential verifier', () => {
+    it('has the fixed name the API stack invokes and the fixed role the key policy names', () => {
+      const prefix = synthesized.stacks.settings.stackNamePrefix
+      const properties = functionProperties(synthesized.stacks.internal.verifier)
+
+      expect(properties.FunctionName).toBe(`${prefix}-credential-verifier`)
+      expect(resource(internalId(synthesized.stacks.internal.verifier.role)).Properties.RoleName).toBe(
+        `${prefix}-credential-verifier`,
+      )
+    })
+
+    it('is the function the public verify route invokes by name', () => {
+      const verify = synthesized.stacks.api.functions.get('verify-docker-registry')
+      const id = synthesized.stacks.api.getLogicalId(verify?.function.node.defaultChild as CfnElement)
+      const variables = synthesized.api.toJSON().Resources[id].Properties.Environment.Variables
+
+      expect(variables.CREDENTIAL_VERIFIER_FUNCTION_NAME).toBe(
+        functionProperties(synthesized.stacks.internal.verifier).FunctionName,
+      )
+      expect(variables).not.toHaveProperty('SECRETS_KEY_ARN')
+    })
+
+    it('may read and decrypt a credential, and write only its verification attributes', () => {
+      expect(grantsOf(synthesized.stacks.internal.verifier)).toEqual(
+        sortGrants([
+          ...BASELINE,
+          { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
+          {
+            action: 'dynamodb:UpdateItem',
+            resource: 'table',
+            condition: {
+              'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['COMPANY#*'] },
+              'ForAllValues:StringEquals': {
+                'dynamodb:Attributes': [
+                  'pk',
+                  'sk',
+                  'verification_result',
+                  'verification_message',
+                  'verified_at',
+                  'verification_image',
+                  'verification_platform',
+                  'verification_run',
+                ],
+              },
+              StringEqualsIfExists: { 'dynamodb:ReturnValues': ['NONE'] },
+            },
+          },
+          { action: 'kms:Decrypt', resource: 'secrets key', condition: SECRETS_ONLY },
+          { action: 'dynamodb:PutItem', resource: 'table', condition: ACTIVITY_ONLY },
+          ...ASSUME_CUSTOMER_ROLES,
+        ]),
+      )
+    })
+  })
+
+  describe('health checks', () => {
+    it('scan only ids, provider, host and run (never the envelope), invoke only the verifier and themselves', () => {
+      expect(grantsOf(synthesized.stacks.internal.healthCheck)).toEqual(
+        sortGrants([
+          ...BASELINE,
+          {
+            action: 'dynamodb:Scan',
+            resource: 'table',
+            condition: {
+              'ForAllValues:StringEquals': {
+                'dynamodb:Attributes': [
+                  'pk',
+                  'sk',
+                  'id',
+                  'company_id',
+                  'registry',
+                  'registry_host',
+                  'verification_run',
+                ],
+              },
+              StringEquals: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+            },
+          },
+          { action: 'lambda:InvokeFunction', resource: JSON.stringify(functionArn('credential-verifier')) },
+          { action: 'lambda:InvokeFunction', resource: JSON.stringify(functionArn('health-check')) },
+        ]),
+      )
+    })
+
+    it('run on the schedule of the stage settings, daily by default, with the scheduled time as run id', () => {
+      const schedule = onlyResource('AWS::Scheduler::Schedule')
+
+      expect(schedule).toMatchObject({
+        ScheduleExpression: 'rate(1 day)',
+        State: 'ENABLED',
+        Target: {
+          Arn: { 'Fn::GetAtt': [internalId(synthesized.stacks.internal.healthCheck.function), 'Arn'] },
+          Input: JSON.stringify({ run_id: '<aws.scheduler.scheduled-time>' }),
+          RetryPolicy: { MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 },
+        },
+      })
+    })
+
+    it('take their rate and per-host limit from cdk.json', () => {
+      const context = {
+        stages: {
+          dev: {
+            stackNamePrefix: 'T',
+            apiStageName: 't',
+            secretsKeyAlias: 'alias/t',
+            eventBusName: 't',
+            healthCheckIntervalMinutes: 360,
+            healthChecksPerHostPerSecond: 5,
+          },
+        },
+      }
+      const other = synthesizeTestApp({ context })
+      const [schedule] = Object.values(other.internal.findResources('AWS::Scheduler::Schedule'))
+      const fn =
+        other.internal.toJSON().Resources[
+          other.stacks.internal.getLogicalId(
+            other.stacks.internal.healthCheck.function.node.defaultChild as CfnElement,
+          )
+        ]
+
+      expect(schedule?.Properties.ScheduleExpression).toBe('rate(6 hours)')
+      expect(fn.Properties.Environment.Variables.HEALTH_CHECKS_PER_HOST_PER_SECOND).toBe('5')
+    })
+
+    it("let the Scheduler's role invoke the health-check function and nothing else", () => {
+      const schedule = onlyResource('AWS::Scheduler::Schedule') as {
+        Target: { RoleArn: { 'Fn::GetAtt': string[] } }
+      }
+      const roleId = schedule.Target.RoleArn['Fn::GetAtt'][0] as string
+      const fnArn = { 'Fn::GetAtt': [internalId(synthesized.stacks.internal.healthCheck.function), 'Arn'] }
+
+      const grants = roleGrants(synthesized.internal, roleId, (value) => JSON.stringify(value))
+
+      expect(grants.map((grant) => grant.action)).toEqual(['lambda:InvokeFunction', 'lambda:InvokeFunction'])
+      expect(grants.map((grant) => grant.resource).sort()).toEqual(
+        [JSON.stringify(fnArn), JSON.stringify({ 'Fn::Join': ['', [fnArn, ':*']] })].sort(),
+      )
+    })
+
+    it('retry a run that died with the same event, for an hour at most', () => {
+      const config = onlyResource('AWS::Lambda::EventInvokeConfig')
+
+      expect(config).toMatchObject({ MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 3600 })
+    })
+  })
+
   describe('outputs', () => {
-    it('names the bus, the dead-letter queue and the resolve function for the platform', () => {
+    it('names the bus, the dead-letter queue, the resolve, verifier and health-check functions for the platform', () => {
       const stack = synthesized.stacks.internal
       const expected = {
         EventBusName: { Ref: internalId(stack.eventBus) },
@@ -304,6 +478,8 @@ describe('InternalStack', () => {
         PublishFailuresQueueUrl: { Ref: internalId(stack.publishFailures) },
         ResolveFunctionName: { Ref: internalId(stack.resolver.function) },
         ResolveFunctionArn: { 'Fn::GetAtt': [internalId(stack.resolver.function), 'Arn'] },
+        CredentialVerifierFunctionName: { Ref: internalId(stack.verifier.function) },
+        HealthCheckFunctionName: { Ref: internalId(stack.healthCheck.function) },
       }
 
       // the CDK's own exports (ExportsOutput…) carry values to the monitoring stack; they are no

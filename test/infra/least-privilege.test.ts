@@ -1,11 +1,11 @@
 import type { CfnRole } from 'aws-cdk-lib/aws-iam'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { routePolicyStatements } from '../../infra/route-permissions.ts'
+import { type FunctionDataAccess, routePolicyStatements } from '../../infra/route-permissions.ts'
 import { type Route, routeList, routes } from '../../shared/http/routes.ts'
 import { type SynthesizedApp, synthesizeTestApp } from './infra-app.ts'
 import {
+  ACTIVITY_ONLY,
   API_KEYS_ONLY,
-  ASSUME_CUSTOMER_ROLES,
   actionAllows,
   BASELINE,
   COMPANIES_ONLY,
@@ -31,6 +31,7 @@ const EXPECTED: Record<string, Grant[]> = {
     { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'dynamodb:Query', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'kms:GenerateDataKey', resource: 'secrets key', condition: SECRETS_ONLY },
+    { action: 'dynamodb:PutItem', resource: 'table', condition: ACTIVITY_ONLY },
   ],
   [routes.listDockerRegistries.functionName]: [
     { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
@@ -44,6 +45,8 @@ const EXPECTED: Record<string, Grant[]> = {
     { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
     { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'dynamodb:UpdateItem', resource: 'table', condition: COMPANIES_ONLY },
+    // its activity record, in the same transaction, in activity partitions only
+    { action: 'dynamodb:PutItem', resource: 'table', condition: ACTIVITY_ONLY },
     { action: 'kms:GenerateDataKey', resource: 'secrets key', condition: SECRETS_ONLY },
   ],
   [routes.deleteDockerRegistry.functionName]: [
@@ -52,14 +55,21 @@ const EXPECTED: Record<string, Grant[]> = {
     { action: 'dynamodb:DeleteItem', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'dynamodb:UpdateItem', resource: 'table', condition: COMPANIES_ONLY },
     { action: 'dynamodb:Query', resource: 'table', condition: COMPANIES_ONLY },
+    { action: 'dynamodb:PutItem', resource: 'table', condition: ACTIVITY_ONLY },
   ],
-  // the one public route that may decrypt (design change: it presents the secret to the registry)
+  // no table access to credentials and no KMS: it invokes the internal verifier, which decrypts
   [routes.verifyDockerRegistry.functionName]: [
     { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
+    { action: 'lambda:InvokeFunction', resource: 'function test-credential-verifier' },
+  ],
+  [routes.getDockerRegistryActivity.functionName]: [
+    { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
     { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
-    { action: 'kms:Decrypt', resource: 'secrets key', condition: SECRETS_ONLY },
-    // ecr credentials by role are checked by assuming the role, never one of this account's
-    ...ASSUME_CUSTOMER_ROLES,
+    { action: 'dynamodb:Query', resource: 'table', condition: ACTIVITY_ONLY },
+  ],
+  [routes.getDockerRegistryHealth.functionName]: [
+    { action: 'dynamodb:GetItem', resource: 'table', condition: API_KEYS_ONLY },
+    { action: 'dynamodb:GetItem', resource: 'table', condition: COMPANIES_ONLY },
   ],
   // the ExternalId comes from the caller's company alone: no data access at all
   [routes.getExternalId.functionName]: [
@@ -77,6 +87,8 @@ function resourceName(resource: unknown, logGroupId: string): string {
   if (text === JSON.stringify({ 'Fn::GetAtt': [logGroupId, 'Arn'] })) return 'own log group'
   if (/ExportsOutputFnGetAttTable\w+Arn/.test(text)) return 'table'
   if (/ExportsOutputFnGetAttSecretsKey\w+Arn/.test(text)) return 'secrets key'
+  const fn = /:function:([\w-]+)"/.exec(text)
+  if (fn) return `function ${fn[1]?.replace(/^RegistryCredentials-dev-/, 'test-')}`
   return text
 }
 
@@ -131,16 +143,31 @@ describe('least privilege', () => {
     },
   )
 
-  // named here, not read from the route table under test: the verify extension is the one API
-  // function that may decrypt, because it must present the secret to the registry.
-  it('no role of the API stack but the verify role may decrypt', () => {
-    const decrypting = routeList
-      .filter((route) =>
-        grantsOf(route).some((grant) => grant.action === 'kms:Decrypt' || grant.action === 'kms:*'),
-      )
-      .map((route) => route.functionName)
+  // read from the template alone, not from the route table under test: every function an API
+  // Gateway method integrates, and every statement of its role, under whichever action pattern
+  it('no role of a function behind API Gateway may kms:Decrypt or kms:ReEncrypt', () => {
+    const integrated = Object.values(resources)
+      .filter((resource) => resource.Type === 'AWS::ApiGateway::Method')
+      .map((method) => JSON.stringify((method.Properties.Integration as { Uri?: unknown } | undefined)?.Uri))
+      .map((uri) => /"([A-Za-z0-9]+Function[A-Za-z0-9]+)","Arn"/.exec(uri)?.[1])
+    const roles = integrated.map((functionId) => {
+      const role = (
+        resources[functionId ?? '']?.Properties.Role as { 'Fn::GetAtt'?: string[] } | undefined
+      )?.['Fn::GetAtt']?.[0]
+      if (!role) throw new Error(`no role for the integrated function ${functionId}`)
+      return role
+    })
 
-    expect(decrypting).toEqual(['verify-docker-registry'])
+    expect(roles.length).toBe(routeList.length)
+    for (const role of roles) {
+      const actions = roleStatements(synthesized.api, role).flatMap((statement) => list(statement.Action))
+      for (const denied of ['kms:Decrypt', 'kms:ReEncryptFrom']) {
+        expect(
+          actions.filter((action) => actionAllows(action, denied)),
+          role,
+        ).toEqual([])
+      }
+    }
   })
 
   it('no function role carries an AWS managed policy', () => {
@@ -157,12 +184,10 @@ describe('least privilege across the app', () => {
     synthesized = synthesizeTestApp()
   })
 
-  it('only the resolve and verify roles may decrypt, and only registry secrets', () => {
+  it('only the internal resolve and verifier roles may decrypt, and only registry secrets', () => {
     // Arrange
     const { stacks } = synthesized
     const templates = { Stateful: synthesized.stateful, Api: synthesized.api, Internal: synthesized.internal }
-    const verify = stacks.api.functions.get(routes.verifyDockerRegistry.functionName)
-    if (!verify) throw new Error('no verify function')
 
     // Act: every role of every stack whose statements allow kms:Decrypt, under whichever pattern
     const decrypting = Object.entries(templates).flatMap(([stackId, template]) =>
@@ -176,7 +201,7 @@ describe('least privilege across the app', () => {
     // Assert
     expect(decrypting.map((grant) => grant.role).sort()).toEqual(
       [
-        `Api/${stacks.api.getLogicalId(verify.role.node.defaultChild as CfnRole)}`,
+        `Internal/${stacks.internal.getLogicalId(stacks.internal.verifier.role.node.defaultChild as CfnRole)}`,
         `Internal/${stacks.internal.getLogicalId(stacks.internal.resolver.role.node.defaultChild as CfnRole)}`,
       ].sort(),
     )
@@ -189,7 +214,6 @@ describe('the secrets key policy', () => {
     // Arrange
     const { stacks, stateful } = synthesizeTestApp()
     const prefix = stacks.settings.stackNamePrefix
-    const verify = stacks.api.functions.get(routes.verifyDockerRegistry.functionName)
     const roleName = (role: unknown) =>
       (role as { node: { defaultChild: CfnRole } }).node.defaultChild.roleName
 
@@ -200,24 +224,22 @@ describe('the secrets key policy', () => {
     )
 
     // Assert
-    expect(roleName(verify?.role)).toBe(`${prefix}-verify-docker-registry`)
+    expect(roleName(stacks.internal.verifier.role)).toBe(`${prefix}-credential-verifier`)
     expect(roleName(stacks.internal.resolver.role)).toBe(`${prefix}-resolve-docker-registry`)
-    const allowed = JSON.stringify(deny?.Condition.StringNotLike['aws:PrincipalArn'])
-    expect(allowed).toContain(`:role/${prefix}-verify-docker-registry`)
-    expect(allowed).toContain(`:role/${prefix}-resolve-docker-registry`)
+    const allowed = deny?.Condition.StringNotLike['aws:PrincipalArn'] as unknown[]
+    expect(allowed).toHaveLength(2)
+    expect(JSON.stringify(allowed)).toContain(`:role/${prefix}-credential-verifier`)
+    expect(JSON.stringify(allowed)).toContain(`:role/${prefix}-resolve-docker-registry`)
+    // the public verify function no longer decrypts, so the key no longer names its role
+    expect(JSON.stringify(allowed)).not.toContain('verify-docker-registry')
   })
 })
 
 describe('routePolicyStatements', () => {
   it('lets a route that opens secrets only decrypt, only for the registry-secret context', () => {
     // Arrange
-    const resolveRoute: Route = {
-      operationId: 'resolve',
-      method: 'GET',
-      path: '/internal/resolve',
-      functionName: 'resolve-docker-registry',
+    const resolveRoute: FunctionDataAccess = {
       permission: null,
-      hasBody: false,
       credentialActions: ['dynamodb:GetItem'],
       secretsKey: 'open',
     }

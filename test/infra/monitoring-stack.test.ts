@@ -67,6 +67,8 @@ const FUNCTIONS = [
   })),
   { operation: 'resolveDockerRegistry', stack: 'internal', logicalId: 'ResolveDockerRegistry' },
   { operation: 'publishCredentialEvents', stack: 'internal', logicalId: 'PublishCredentialEvents' },
+  { operation: 'credentialVerifier', stack: 'internal', logicalId: 'CredentialVerifier' },
+  { operation: 'healthCheck', stack: 'internal', logicalId: 'HealthCheck' },
 ]
 
 describe('MonitoringStack', () => {
@@ -265,6 +267,7 @@ describe('MonitoringStack', () => {
       const kmsOperations = [
         ...routeList.filter((route) => route.secretsKey !== 'none').map((route) => route.operationId),
         'resolveDockerRegistry',
+        'credentialVerifier',
       ]
 
       expect(metricsOf(alarm).map(({ id: _id, ...metric }) => metric)).toEqual(

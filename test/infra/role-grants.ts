@@ -135,6 +135,7 @@ export function importedValue(exporter: Template, value: unknown): unknown {
 /** The conditions the design expects, written out by hand (not read from the code under test). */
 export const API_KEYS_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['API_KEY#*'] } }
 export const COMPANIES_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['COMPANY#*'] } }
+export const ACTIVITY_ONLY = { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['ACTIVITY#*'] } }
 export const SECRETS_ONLY = { StringEquals: { 'kms:EncryptionContext:purpose': 'docker-registry-secret' } }
 
 /** What every function role may do: write its own logs, send traces. */

@@ -75,8 +75,16 @@ describe('resolveStageSettings', () => {
       logRetention: RetentionDays.ONE_MONTH,
       logLevel: 'INFO',
       serviceName: 'registry-credentials',
+      healthCheckIntervalMinutes: 1440,
+      healthChecksPerHostPerSecond: 2,
       credentialLimit: 1000,
     })
+  })
+
+  it.each([0, 4, 90.5, -1, '60'])('rejects a health check interval of %s minutes', (minutes) => {
+    expect(() => resolveStageSettings('test', { ...minimal, healthCheckIntervalMinutes: minutes })).toThrow(
+      StageSettingsError,
+    )
   })
 
   it.each([0, 10_001, 2.5, '1000'])(

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { generateApiKey } from '../../shared/domain/api-key.ts'
+import { generateApiKey, hashApiKey } from '../../shared/domain/api-key.ts'
 import { type EventReceiver, startEventReceiver } from '../support/event-receiver.ts'
 import { runNpmStart, type StartedLocalStack } from '../support/npm-start.ts'
 import { captureOutput, newCompanyId, startTestStack, type TestStack } from '../support/test-stack.ts'
@@ -77,7 +77,13 @@ describe('change events from the local table stream', () => {
         updated_at: credential.updated_at,
       },
     })
-    expect(Object.keys(event.detail).sort()).toEqual(DETAIL_FIELDS)
+    // and who created it: the API key's id and name, never the key
+    expect(Object.keys(event.detail).sort()).toEqual([...DETAIL_FIELDS, 'actor'].sort())
+    expect(event.detail.actor).toEqual({
+      api_key_id: hashApiKey(stack.apiKey),
+      api_key_name: 'local development',
+    })
+    expect(JSON.stringify(event)).not.toContain(stack.apiKey)
     expect(JSON.stringify(event)).not.toContain('created-secret-1')
   })
 

@@ -3,6 +3,8 @@ import { unmarshall } from '@aws-sdk/util-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fromEnvelopeAttribute } from '../../shared/adapters/docker-registry-store.ts'
 import { createKmsOpener } from '../../shared/adapters/kms-envelope.ts'
+import { hashApiKey } from '../../shared/domain/api-key.ts'
+import { toCredentialEvent } from '../../shared/domain/credential-events.ts'
 import { logger } from '../../shared/runtime/logger.ts'
 import { validCreateBody } from '../support/credential-inputs.ts'
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy.ts'
@@ -335,5 +337,45 @@ describe('every operation', () => {
     expect(response.status).toBe(401)
     expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/)
     expect(response.headers.get('x-request-id')).toBeTruthy()
+  })
+})
+
+describe('who changed a credential, as its change events will say', () => {
+  it('records the API key (id and name, never the key), the fields written and the rotation', async () => {
+    // Arrange
+    const created = await stack.request('POST', '/docker-registries', { body: validCreateBody })
+    const id = created.body.id as string
+    const before = (await stack.rawCredentialItems()).find((item) => item.id.S === id)
+
+    // Act
+    await stack.request('PATCH', `/docker-registries/${id}`, {
+      body: { name: 'renamed', secret: 'a-new-secret-99' },
+    })
+    const after = (await stack.rawCredentialItems()).find((item) => item.id.S === id)
+
+    // Assert: the item holds what the stream hands the publisher, which names the actor
+    const keyId = hashApiKey(stack.apiKey)
+    expect(before).toMatchObject({
+      changed_by_key_id: { S: keyId },
+      changed_by_key_name: { S: 'local development' },
+    })
+    const record = {
+      eventID: 'f1',
+      eventName: 'MODIFY' as const,
+      dynamodb: {
+        ApproximateCreationDateTime: 1_738_231_200,
+        Keys: { pk: after?.pk, sk: after?.sk },
+        OldImage: before,
+        NewImage: after,
+      },
+    }
+    const event = toCredentialEvent(JSON.parse(JSON.stringify(record)))
+    expect(event?.detail).toMatchObject({
+      actor: { api_key_id: keyId, api_key_name: 'local development' },
+      changed_fields: ['name', 'secret'],
+      secret_rotated: true,
+    })
+    expect(JSON.stringify(event)).not.toContain(stack.apiKey)
+    expect(JSON.stringify(event)).not.toContain('a-new-secret-99')
   })
 })

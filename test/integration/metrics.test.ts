@@ -213,12 +213,15 @@ describe('metrics (EMF)', () => {
     expect(listNames).toContain('Error.unauthorized')
   })
 
-  it('counts the verification by its result', () => {
+  it('counts the verification by its result, in the internal verifier that made it', () => {
     const result = answers.verify?.body.result
     expect(result).toMatch(/^[a-z_]+$/)
 
     expect(metricNames(ofOperation(documents, routes.verifyDockerRegistry.operationId))).toEqual(
-      expect.arrayContaining(['ColdStart', 'Success', `Verification.${result}`]),
+      expect.arrayContaining(['ColdStart', 'Success']),
+    )
+    expect(metricNames(ofOperation(documents, 'credentialVerifier'))).toEqual(
+      expect.arrayContaining(['ColdStart', `Verification.${result}`]),
     )
   })
 

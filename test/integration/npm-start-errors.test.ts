@@ -29,6 +29,18 @@ describe('npm start with a setting a person must fix', () => {
       'LOCAL_DYNAMODB_PORT',
       'is already in use',
     ],
+    [
+      'a Lambda port in use',
+      () => ({ LOCAL_LAMBDA_PORT: String(busyPort) }),
+      'LOCAL_LAMBDA_PORT',
+      'is already in use',
+    ],
+    [
+      'a Lambda port that PORT uses',
+      () => ({ PORT: '4123', LOCAL_LAMBDA_PORT: '4123' }),
+      'LOCAL_LAMBDA_PORT',
+      'already uses',
+    ],
     ['a malformed LOCAL_API_KEY', () => ({ LOCAL_API_KEY: 'rcs_short' }), 'LOCAL_API_KEY', 'must be rcs_'],
     [
       'a LOCAL_RATE_LIMIT that is not a whole number',

@@ -375,7 +375,7 @@ describe('createRegistryVerifier redirects and token realms', () => {
 
     const result = await verifier.verify({ registryHost: redirector.host, scheme: 'http', ...credentials })
 
-    expect(result.status).toBe('ok')
+    expect(result.status).toBe('anonymous')
     expect(resolver.calls).toEqual(['mirror.invalid'])
     expect(registry.requests).toHaveLength(1)
   })
@@ -511,13 +511,13 @@ describe('createRegistryVerifier registry answers', () => {
     await Promise.all(servers.map((server) => server.stop()))
   })
 
-  it('reports ok when the registry needs no credentials', async () => {
+  it('reports anonymous, not ok, when the registry needs no credentials', async () => {
     const open = await start((_, response) => response.writeHead(200).end('{}'))
     const verifier = createRegistryVerifier(LOCAL)
 
     const result = await verifier.verify({ registryHost: open.host, scheme: 'http', ...credentials })
 
-    expect(result.status).toBe('ok')
+    expect(result.status).toBe('anonymous')
     expect(open.requests[0]?.headers.authorization).toBeUndefined()
   })
 

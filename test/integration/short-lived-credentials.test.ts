@@ -99,7 +99,7 @@ describe('GET /v3/docker-registries/external-id', () => {
     expect(response.body).toEqual({
       external_id: `registry-credentials-${companyId}`,
       principals: [
-        'arn:aws:iam::000000000000:role/registry-credentials-local-verify-docker-registry',
+        'arn:aws:iam::000000000000:role/registry-credentials-local-credential-verifier',
         'arn:aws:iam::000000000000:role/registry-credentials-local-resolve-docker-registry',
       ],
       trust_policy: {

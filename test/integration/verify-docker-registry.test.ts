@@ -7,6 +7,7 @@ import {
   TEST_REGISTRY_PASSWORD,
   TEST_REGISTRY_USERNAME,
 } from '../support/docker-registry.ts'
+import { basicAuth, registryPusher } from '../support/registry-images.ts'
 import { captureOutput, newCompanyId, startTestStack, type TestStack } from '../support/test-stack.ts'
 
 let stack: TestStack
@@ -236,5 +237,107 @@ describe.skipIf(SKIP_REGISTRY_TESTS)('POST /v3/docker-registries?verify=true aga
 
     expect(response.status).toBe(400)
     expect(response.body.data.issues[0].path).toBe('verify')
+  })
+})
+
+describe('?image= verification through the API against a real registry', () => {
+  beforeAll(async () => {
+    const pusher = registryPusher(registry.host, basicAuth(TEST_REGISTRY_USERNAME, TEST_REGISTRY_PASSWORD))
+    await pusher.pushIndex('acme/api', '1.4.2', [
+      { os: 'linux', architecture: 'amd64' },
+      { os: 'linux', architecture: 'arm64' },
+    ])
+  })
+
+  it('reports the image, its platforms and ok for a pull the credential may make', async () => {
+    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD), { pin: registry.host })
+
+    const response = await verify(id, {
+      query: `?image=${registry.host}/acme/api:1.4.2&platform=linux/arm64`,
+    })
+
+    expect(response.status).toBe(200)
+    expect(response.body).toMatchObject({
+      result: 'ok',
+      image: `${registry.host}/acme/api:1.4.2`,
+      platform: 'linux/arm64',
+      platforms: ['linux/amd64', 'linux/arm64'],
+    })
+  })
+
+  it('reports platform_mismatch for a platform the image lacks', async () => {
+    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD), { pin: registry.host })
+
+    const response = await verify(id, {
+      query: `?image=${registry.host}/acme/api:1.4.2&platform=linux/ppc64le`,
+    })
+
+    expect(response.body.result).toBe('platform_mismatch')
+  })
+
+  it('refuses an image on another host, presenting the secret nowhere', async () => {
+    const elsewhere = await startDockerRegistry()
+    try {
+      const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD), { pin: registry.host })
+
+      const response = await verify(id, { query: `?image=${elsewhere.host}/acme/api:1.4.2` })
+
+      expect(response.status).toBe(400)
+      expect(response.body.data.issues).toEqual([
+        {
+          path: 'image',
+          message: `must be an image on ${registry.host}, the registry host of this credential`,
+        },
+      ])
+    } finally {
+      await elsewhere.stop()
+    }
+  })
+
+  it('refuses a platform without an image, and a malformed platform', async () => {
+    const { id } = await createCredential(customCredential(TEST_REGISTRY_PASSWORD), { pin: registry.host })
+
+    const alone = await verify(id, { query: '?platform=linux/amd64' })
+    const malformed = await verify(id, { query: `?image=${registry.host}/acme/api:1.4.2&platform=linux` })
+
+    expect(alone.status).toBe(400)
+    expect(alone.body.data.issues[0].path).toBe('platform')
+    expect(malformed.status).toBe(400)
+    expect(malformed.body.data.issues[0].path).toBe('platform')
+  })
+
+  it('stores nothing on create?verify=true when the image does not exist', async () => {
+    const before = (await stack.rawCredentialItems()).length
+
+    const response = await stack.request(
+      'POST',
+      `/docker-registries?verify=true&registry_host=${registry.host}&image=${registry.host}/acme/missing:1`,
+      { body: customCredential(TEST_REGISTRY_PASSWORD) },
+    )
+
+    expect(response.status).toBe(400)
+    expect(response.body.data).toMatchObject({ code: 'verification_failed', result: 'repository_not_found' })
+    expect((await stack.rawCredentialItems()).length).toBe(before)
+  })
+
+  it('stores the credential on create?verify=true when the image can be pulled', async () => {
+    const response = await stack.request(
+      'POST',
+      `/docker-registries?verify=true&registry_host=${registry.host}&image=${registry.host}/acme/api:1.4.2`,
+      { body: customCredential(TEST_REGISTRY_PASSWORD) },
+    )
+
+    expect(response.status).toBe(201)
+  })
+
+  it('refuses image on create without verify=true rather than ignoring it', async () => {
+    const response = await stack.request(
+      'POST',
+      `/docker-registries?registry_host=${registry.host}&image=${registry.host}/acme/api:1.4.2`,
+      { body: customCredential(TEST_REGISTRY_PASSWORD) },
+    )
+
+    expect(response.status).toBe(400)
+    expect(response.body.data.issues).toEqual([{ path: 'image', message: 'is only used with verify=true' }])
   })
 })

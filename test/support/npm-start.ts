@@ -35,7 +35,14 @@ function spawnLocalMain(env: Record<string, string>): ChildProcess {
     : { LOCAL_DYNAMODB_ENDPOINT: inject('dynamoDbEndpoint'), LOCAL_TABLE: `npm-start-${randomUUID()}` }
   return spawn(process.execPath, ['--import', 'tsx', 'local/main.ts'], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', ...engine, POWERTOOLS_LOG_LEVEL: 'WARN', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      LOCAL_LAMBDA_PORT: '0',
+      ...engine,
+      POWERTOOLS_LOG_LEVEL: 'WARN',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
 }

@@ -36,6 +36,12 @@ export interface TokenServiceOptions {
   password: string
   /** The JSON field the token is returned in; Docker Hub sends both. @default 'token' */
   tokenField?: 'token' | 'access_token'
+  /**
+   * Repositories whose tokens grant no action at all, whatever the scope asked for: the login
+   * is right, but it may not pull (or push) there.
+   * @default none
+   */
+  deniedRepositories?: readonly string[]
 }
 
 function base64url(value: unknown): string {
@@ -63,7 +69,8 @@ export async function startTokenService(options: TokenServiceOptions): Promise<R
     const access = scope
       ? scope.split(' ').map((entry) => {
           const [type = '', name = '', actions = ''] = entry.split(':')
-          return { type, name, actions: actions.split(',') }
+          const denied = options.deniedRepositories?.includes(name) ?? false
+          return { type, name, actions: denied ? [] : actions.split(',') }
         })
       : []
     const claims = {

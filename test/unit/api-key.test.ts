@@ -58,7 +58,12 @@ describe('authenticateApiKey', () => {
 
     const caller = await authenticateApiKey(lookup, clock, key)
 
-    expect(caller).toEqual({ companyId, permissions: ['docker_registries:read'], keyId: hash })
+    expect(caller).toEqual({
+      companyId,
+      permissions: ['docker_registries:read'],
+      keyId: hash,
+      keyName: recordFor(hash).name,
+    })
   })
 
   it.each([

@@ -261,3 +261,156 @@ describe('toCredentialEvent', () => {
     expect(act).toThrow(MalformedStreamRecordError)
   })
 })
+
+describe('toCredentialEvent for health changes', () => {
+  const verified = (result: string, verifiedAt: string, extra: Record<string, string> = {}) =>
+    ({
+      ...created,
+      verification_result: result,
+      verification_message: `registry said ${result}`,
+      verified_at: verifiedAt,
+      ...extra,
+    }) as unknown as typeof created
+  const record = (oldItem: object, newItem: object) =>
+    streamRecord({
+      eventName: 'MODIFY',
+      oldItem: oldItem as typeof created,
+      newItem: newItem as typeof created,
+      sequenceNumber: '444000000000012345678904',
+      approximateCreationDateTime: 1738398600,
+      eventID: 'a87ff679a2f3e71d9181a67b7542122c',
+    })
+
+  it('publishes VerificationFailed when a working credential stops working, without the secret', () => {
+    const event = toCredentialEvent(
+      record(verified('ok', '2025-02-01T03:00:00.000Z'), verified('auth_denied', '2025-02-02T03:00:00.000Z')),
+    )
+
+    expect(event).toEqual({
+      source: 'registry-credentials',
+      detailType: 'DockerRegistryCredentialVerificationFailed',
+      time: '2025-02-01T08:30:00.000Z',
+      detail: {
+        event_id: 'a87ff679a2f3e71d9181a67b7542122c',
+        company_id: COMPANY_ID,
+        id: CREDENTIAL_ID,
+        name: 'Production Docker Hub',
+        registry: 'dockerHub',
+        username: 'acme-deploy',
+        created_at: '2025-01-30T10:00:00.000Z',
+        updated_at: '2025-01-30T10:00:00.000Z',
+        result: 'auth_denied',
+        message: 'registry said auth_denied',
+        verified_at: '2025-02-02T03:00:00.000Z',
+        previous_result: 'ok',
+      },
+    })
+    for (const form of canaryForms) expect(JSON.stringify(event)).not.toContain(form)
+  })
+
+  it('publishes VerificationFailed for a first verification that fails', () => {
+    const event = toCredentialEvent(record(created, verified('pull_denied', '2025-02-02T03:00:00.000Z')))
+
+    expect(event?.detailType).toBe('DockerRegistryCredentialVerificationFailed')
+    expect(event?.detail).not.toHaveProperty('previous_result')
+  })
+
+  it('publishes VerificationRecovered when a failing credential works again, with its image', () => {
+    const event = toCredentialEvent(
+      record(
+        verified('timeout', '2025-02-01T03:00:00.000Z'),
+        verified('ok', '2025-02-02T03:00:00.000Z', { verification_image: 'docker.io/acme/api:1' }),
+      ),
+    )
+
+    expect(event?.detailType).toBe('DockerRegistryCredentialVerificationRecovered')
+    expect(event?.detail).toMatchObject({
+      result: 'ok',
+      previous_result: 'timeout',
+      image: 'docker.io/acme/api:1',
+    })
+  })
+
+  it.each([
+    [
+      'an unchanged good health',
+      verified('ok', '2025-02-01T03:00:00.000Z'),
+      verified('anonymous', '2025-02-02T03:00:00.000Z'),
+    ],
+    [
+      'an unchanged bad health',
+      verified('dns', '2025-02-01T03:00:00.000Z'),
+      verified('timeout', '2025-02-02T03:00:00.000Z'),
+    ],
+    ['a first verification that works', created, verified('ok', '2025-02-02T03:00:00.000Z')],
+    [
+      'a use stamp',
+      verified('dns', '2025-02-01T03:00:00.000Z'),
+      verified('dns', '2025-02-01T03:00:00.000Z', { last_used_at: '2025-02-02T03:00:00.000Z' }),
+    ],
+  ])('publishes nothing, and no Updated event, for %s', (_, oldItem, newItem) => {
+    expect(toCredentialEvent(record(oldItem, newItem))).toBeUndefined()
+  })
+
+  it('still publishes Updated for a change of a field, whatever the health attributes', () => {
+    const event = toCredentialEvent(
+      record(verified('ok', '2025-02-01T03:00:00.000Z'), {
+        ...verified('ok', '2025-02-01T03:00:00.000Z'),
+        name: 'x',
+        updated_at: '2025-02-03T00:00:00.000Z',
+      }),
+    )
+
+    expect(event?.detailType).toBe('DockerRegistryCredentialUpdated')
+  })
+})
+
+describe('toCredentialEvent names the actor', () => {
+  const actor = { changed_by_key_id: 'a'.repeat(64), changed_by_key_name: 'CI deploys' }
+
+  it('of a create', () => {
+    const event = toCredentialEvent(
+      streamRecord({
+        eventName: 'INSERT',
+        newItem: { ...created, ...actor },
+        sequenceNumber: '555000000000012345678905',
+        approximateCreationDateTime: 1738231200,
+        eventID: 'e4da3b7fbbce2345d7772b0674a318d5',
+      }),
+    )
+
+    expect(event?.detail).toMatchObject({ actor: { api_key_id: 'a'.repeat(64), api_key_name: 'CI deploys' } })
+  })
+
+  it('of an update, with the fields it wrote and whether it rotated the secret', () => {
+    const event = toCredentialEvent(
+      streamRecord({
+        eventName: 'MODIFY',
+        oldItem: created,
+        newItem: {
+          ...renamed,
+          ...actor,
+          changed_fields: ['name', 'secret', 'username'],
+          secret_rotated: true,
+        } as never,
+        sequenceNumber: '666000000000012345678906',
+        approximateCreationDateTime: 1738398600,
+        eventID: '1679091c5a880faf6fb5e6087eb1b2dc',
+      }),
+    )
+
+    expect(event?.detailType).toBe('DockerRegistryCredentialUpdated')
+    expect(event?.detail).toMatchObject({
+      actor: { api_key_id: 'a'.repeat(64), api_key_name: 'CI deploys' },
+      changed_fields: ['name', 'secret', 'username'],
+      secret_rotated: true,
+    })
+    // the field names say "secret" by design; the secret's bytes and envelope never appear
+    for (const form of canaryForms.slice(0, 3)) expect(JSON.stringify(event)).not.toContain(form)
+    expect(JSON.stringify(event)).not.toContain('envelope')
+  })
+
+  it('leaves the actor out for items written before actors were recorded', () => {
+    expect(toCredentialEvent(modifyRecord)?.detail).not.toHaveProperty('actor')
+  })
+})

@@ -17,11 +17,23 @@ const REFERENCE_PATH = new URL('../fixtures/sevalla-v3-docker-registries.openapi
 const COMMITTED_PATH = new URL('../../shared/http/openapi.json', import.meta.url)
 
 /** What ours may add to the reference, and nothing else: the documented extensions. */
-const EXTRA_PATHS = ['/openapi.json', '/docker-registries/{id}/verify', '/docker-registries/external-id']
+const EXTRA_PATHS = [
+  '/openapi.json',
+  '/docker-registries/{id}/verify',
+  '/docker-registries/{id}/health',
+  '/docker-registries/{id}/activity',
+  '/docker-registries/external-id',
+]
 const ERROR_BODY_EXTENSIONS = ['data.issues', 'data.result']
 /** Optional query parameters ours adds to a reference operation (the `?verify=true` extension). */
 const EXTRA_OPTIONAL_PARAMETERS: Record<string, string[]> = {
-  'POST /docker-registries': ['query:verify', 'query:registry_host', 'header:idempotency-key'],
+  'POST /docker-registries': [
+    'query:verify',
+    'query:registry_host',
+    'query:image',
+    'query:platform',
+    'header:idempotency-key',
+  ],
 }
 
 /**

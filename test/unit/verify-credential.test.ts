@@ -12,6 +12,7 @@ import {
   type RegistryVerifier,
   VerificationFailedError,
   verificationHost,
+  verificationTarget,
 } from '../../shared/domain/verify-credential.ts'
 import { fixedClock, InMemoryCredentialStore, RecordingSealer, sequentialIds } from '../support/fakes.ts'
 import { testServiceAccountKey } from '../support/service-account-key.ts'
@@ -245,5 +246,92 @@ describe('createVerifiedDockerRegistry', () => {
     ).rejects.toBeInstanceOf(VerificationFailedError)
     expect(store.items.size).toBe(0)
     expect(sealer.sealed).toEqual([])
+  })
+})
+
+describe('verificationTarget', () => {
+  it('is empty without an image', () => {
+    expect(verificationTarget('ghcr.io', {})).toEqual({})
+  })
+
+  it("parses an image on the credential's host, tag defaulting to latest", () => {
+    expect(verificationTarget('ghcr.io', { image: 'ghcr.io/acme/api' })).toEqual({
+      image: { repository: 'acme/api', reference: 'latest' },
+      imageName: 'ghcr.io/acme/api:latest',
+    })
+  })
+
+  it('normalises Docker Hub images against the docker.io host', () => {
+    expect(verificationTarget('docker.io', { image: 'nginx:1.27', platform: 'linux/arm64/v8' })).toEqual({
+      image: {
+        repository: 'library/nginx',
+        reference: '1.27',
+        platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+      },
+      imageName: 'docker.io/library/nginx:1.27',
+    })
+  })
+
+  it('prefers the digest to the tag', () => {
+    const digest = `sha256:${'a'.repeat(64)}`
+
+    expect(
+      verificationTarget('registry.example.com:5000', { image: `registry.example.com:5000/app:1@${digest}` }),
+    ).toMatchObject({ image: { reference: digest }, imageName: `registry.example.com:5000/app@${digest}` })
+  })
+
+  it.each([
+    ['evil.example/acme/api:1', 'ghcr.io'],
+    ['registry.example.com:5001/app', 'registry.example.com:5000'],
+    ['nginx', 'ghcr.io'],
+  ])('refuses %s for a credential of %s: the secret goes to its own host only', (image, host) => {
+    expect(() => verificationTarget(host, { image })).toThrow(InvalidInputError)
+  })
+
+  it('refuses an invalid reference without quoting it', () => {
+    try {
+      verificationTarget('ghcr.io', { image: 'ghcr.io/Acme/API' })
+      expect.unreachable()
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidInputError)
+      expect(JSON.stringify((error as InvalidInputError).issues)).not.toContain('Acme')
+    }
+  })
+
+  it('refuses a platform without an image', () => {
+    expect(() => verificationTarget('ghcr.io', { platform: 'linux/amd64' })).toThrow(InvalidInputError)
+  })
+})
+
+describe('checkRegistryCredentials with an image', () => {
+  it('checks the pull of an ecr image with the exchanged registry token', async () => {
+    const { verifier, calls } = recordingVerifier('ok')
+    const { exchanger, requests } = recordingExchanger()
+    const host = '123456789012.dkr.ecr.eu-west-1.amazonaws.com'
+    const image = { repository: 'app', reference: '1' }
+
+    await checkRegistryCredentials({ verifier, exchanger }, COMPANY, 'ecr', host, 'AKIA', 'secret', image)
+
+    expect(requests).toHaveLength(1)
+    expect(calls).toEqual([{ registryHost: host, username: 'AWS', password: 'token', image }])
+  })
+
+  it('checks the image directly with the stored login where nothing is exchanged', async () => {
+    const { verifier, calls } = recordingVerifier('ok')
+    const { exchanger, requests } = recordingExchanger()
+    const image = { repository: 'acme/api', reference: '1' }
+
+    await checkRegistryCredentials(
+      { verifier, exchanger },
+      COMPANY,
+      'github',
+      'ghcr.io',
+      'octocat',
+      'ghp_x',
+      image,
+    )
+
+    expect(requests).toEqual([])
+    expect(calls).toEqual([{ registryHost: 'ghcr.io', username: 'octocat', password: 'ghp_x', image }])
   })
 })
