@@ -25,6 +25,7 @@ import { credentialHost, pinnableHost, RegistryHostParameter } from './registry-
 import { IMAGE_REFERENCE_MAX_LENGTH } from './resolve-credential.ts'
 import {
   type CredentialExchanger,
+  ECR_ROLE_USERNAME,
   exchangeKind,
   exchangeRequest,
   exchangeScope,
@@ -396,6 +397,13 @@ export async function createVerifiedDockerRegistry(
   requestedHost: string | undefined,
   options: Omit<SecretOptions, 'registryHost'> & VerificationOptions = {},
 ): Promise<DockerRegistry> {
+  // only the internal verifier may assume customers' roles (their trust names it, not the
+  // public create function): a role credential is checked once stored, by POST …/{id}/verify
+  if (input.registry === 'ecr' && input.username === ECR_ROLE_USERNAME) {
+    const message =
+      'cannot be true for an ECR role credential: create it, then check it with POST /v3/docker-registries/{id}/verify'
+    throw new InvalidInputError([{ path: 'verify', message }], `Bad request: verify ${message}.`)
+  }
   const pinned = requestedHost === undefined ? undefined : pinnableHost(input.registry, requestedHost)
   const host = verificationHost(input.registry, pinned)
   const { image } = verificationTarget(host, options)

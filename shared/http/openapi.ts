@@ -229,7 +229,7 @@ const PARAMETER_DESCRIPTIONS: Record<string, string> = {
   limit: 'Maximum number of items per page',
   offset: 'Number of items to skip',
   verify:
-    'Extension: `true` checks the credential against its registry first and stores it only if the registry accepts it',
+    'Extension: `true` checks the credential against its registry first and stores it only if the registry accepts it. Not for ECR role credentials (`username: assume-role`, 400): create those, then verify them with `POST /docker-registries/{id}/verify`',
   image:
     "Extension: an image reference on the credential's registry host (e.g. `ghcr.io/acme/api:1.4.2`); the check then asks for `repository:<name>:pull` and reads the image's manifest, as a pull would (with `?verify=true` on create)",
   platform:

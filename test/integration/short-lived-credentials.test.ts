@@ -168,6 +168,19 @@ describe('ECR by IAM role', () => {
     expect(response.body).toMatchObject({ result: 'ok', registry_host: ECR_HOST })
   })
 
+  it('refuses ?verify=true on create for a role credential (only the verifier may assume roles), storing nothing', async () => {
+    const before = (await stack.rawCredentialItems()).length
+
+    const response = await stack.request('POST', `/docker-registries?verify=true&registry_host=${ECR_HOST}`, {
+      body: { name: 'by role', registry: 'ecr', username: 'assume-role', secret: ROLE },
+    })
+
+    expect(response.status).toBe(400)
+    expect(response.body.message).toContain('POST /v3/docker-registries/{id}/verify')
+    expect(response.body.data.issues).toEqual([{ path: 'verify', message: expect.any(String) }])
+    expect(await stack.rawCredentialItems()).toHaveLength(before)
+  })
+
   it("cannot use another company's role: its trust requires the other company's ExternalId", async () => {
     const other = await stack.mintKey(newCompanyId())
     const credential = await create(
