@@ -4,6 +4,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-l
 import { GATEWAY_ERROR_BY_TYPE, gatewayErrorBody } from '../shared/http/gateway-errors.ts'
 import { type RateLimit, rateLimitedBody } from '../shared/http/rate-limit.ts'
 import type { Route } from '../shared/http/routes.ts'
+import { lambdaContext } from './lambda-context.ts'
 import { createRateLimiter, type RateLimiter } from './rate-limiter.ts'
 import { closeServer, listen } from './server-lifecycle.ts'
 
@@ -18,9 +19,6 @@ export const GATEWAY_MAX_BODY_BYTES = 10 * 1024 * 1024
  * (29 s). Node's own default holds a slow client's connection for 300 s.
  */
 export const GATEWAY_REQUEST_TIMEOUT_MS = 29_000
-
-/** The deployed functions' timeout (RegistryFunction's default), as a handler's remaining time. */
-const FUNCTION_TIMEOUT_MS = 10_000
 
 interface RouteMatch {
   route: Route
@@ -138,24 +136,6 @@ function toEvent(
       resourceId: 'local',
       resourcePath: match.route.path,
     },
-  }
-}
-
-function lambdaContext(route: Route, requestId: string): Context {
-  const deadline = Date.now() + FUNCTION_TIMEOUT_MS
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: route.functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${route.functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: requestId,
-    logGroupName: `/aws/lambda/${route.functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
   }
 }
 
@@ -287,7 +267,7 @@ export async function startHttpGateway({
       const handler = await loadHandler(match.route)
       const result = await handler(
         toEvent(request, url, match, body, requestId),
-        lambdaContext(match.route, requestId),
+        lambdaContext(match.route.functionName, requestId),
       )
       const headers: Record<string, string | string[]> = { ...result.multiValueHeaders } as Record<
         string,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import http from 'node:http'
 import type { Context } from 'aws-lambda'
+import { DEFAULT_FUNCTION_TIMEOUT_MS, lambdaContext } from './lambda-context.ts'
 import { closeServer, listen } from './server-lifecycle.ts'
 
 /**
@@ -29,24 +30,6 @@ const TIMEOUT_MS: Record<string, number> = {
   'health-check': 600_000,
 }
 
-function lambdaContext(functionName: string, timeoutMs: number): Context {
-  const deadline = Date.now() + timeoutMs
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  }
-}
-
 function readBody(request: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = []
@@ -72,7 +55,10 @@ export async function startLambdaInvokeStandIn(
   }
   const invoke = async (name: string, payload: string) => {
     const handler = await load(name)
-    return handler(payload === '' ? {} : JSON.parse(payload), lambdaContext(name, TIMEOUT_MS[name] ?? 10_000))
+    return handler(
+      payload === '' ? {} : JSON.parse(payload),
+      lambdaContext(name, randomUUID(), TIMEOUT_MS[name] ?? DEFAULT_FUNCTION_TIMEOUT_MS),
+    )
   }
 
   const server = http.createServer(async (request, response) => {

@@ -16,7 +16,7 @@ import { companyPartitionKey, credentialSortKey } from '../domain/credential-key
 import type { VerificationStatus } from '../domain/verify-credential.ts'
 import { activityItem } from './activity-log.ts'
 import { translateAwsError } from './aws-errors.ts'
-import { type CredentialItem, toCredentialSummary } from './docker-registry-store.ts'
+import { type CredentialItem, SUMMARY_ATTRIBUTES, toCredentialSummary } from './docker-registry-store.ts'
 
 /**
  * The health attributes of credential items: plain top-level attributes beside the credential's
@@ -69,14 +69,7 @@ interface HealthItem {
 
 // everything but the envelope: the summary fields and the health attributes.
 const READ_ATTRIBUTES = [
-  'id',
-  'company_id',
-  '#name',
-  'registry',
-  'username',
-  'created_at',
-  'updated_at',
-  'registry_host',
+  ...SUMMARY_ATTRIBUTES,
   ...Object.values(HEALTH_ATTRIBUTES).filter((name) => name !== HEALTH_ATTRIBUTES.run),
 ]
 

@@ -92,8 +92,8 @@ export interface EnvelopeAttribute {
   ciphertext: Uint8Array
 }
 
-// reads that never decrypt project only these, so the envelope does not even leave the table.
-const SUMMARY_ATTRIBUTES = [
+/** What reads that never decrypt project, so the envelope does not even leave the table. */
+export const SUMMARY_ATTRIBUTES = [
   'id',
   'company_id',
   '#name',
