@@ -41,6 +41,10 @@ import type {
 } from '../domain/ports.ts'
 import { activityItem } from './activity-log.ts'
 import { RETRY_AFTER_SECONDS, translateAwsError } from './aws-errors.ts'
+import { toCredentialSummary, toSummaryAttributes } from './credential-summary-item.ts'
+
+export { toCredentialSummary } from './credential-summary-item.ts'
+
 import {
   IDEMPOTENCY_EXPIRY_ATTRIBUTE,
   type IdempotencyRecordItem,
@@ -127,22 +131,6 @@ export function fromEnvelopeAttribute(attribute: EnvelopeAttribute): SealedSecre
     iv: attribute.iv,
     tag: attribute.tag,
     ciphertext: attribute.ciphertext,
-  }
-}
-
-/** Maps an item (whole or projected) to the domain's summary. */
-export function toCredentialSummary(
-  item: Omit<CredentialItem, 'pk' | 'sk' | 'secret_envelope'>,
-): CredentialSummary {
-  return {
-    companyId: item.company_id,
-    id: item.id,
-    name: item.name,
-    registry: item.registry,
-    username: item.username,
-    createdAt: item.created_at,
-    updatedAt: item.updated_at,
-    ...(item.registry_host === undefined ? {} : { registryHost: item.registry_host }),
   }
 }
 
@@ -299,14 +287,7 @@ export function createDynamoCredentialStore({
     async create(credential: StoredCredential, options: CreateOptions): Promise<CredentialSummary> {
       const item: CredentialItem = {
         ...key(credential.companyId, credential.id),
-        id: credential.id,
-        company_id: credential.companyId,
-        name: credential.name,
-        registry: credential.registry,
-        username: credential.username,
-        created_at: credential.createdAt,
-        updated_at: credential.updatedAt,
-        ...(credential.registryHost === undefined ? {} : { registry_host: credential.registryHost }),
+        ...toSummaryAttributes(credential),
         ...(credential.createdBy
           ? {
               changed_by_key_id: credential.createdBy.apiKeyId,

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto'
 import type { CredentialSummary, IdempotencyClaim } from '../domain/ports.ts'
-import type { CredentialItem } from './docker-registry-store.ts'
+import {
+  type CredentialSummaryAttributes,
+  toCredentialSummary,
+  toSummaryAttributes,
+} from './credential-summary-item.ts'
 
 /** Prefix of the sort keys of Idempotency-Key records, in the company's own partition. */
 export const IDEMPOTENCY_SORT_KEY_PREFIX = 'IDEMPOTENCY#create-docker-registry#'
@@ -17,8 +21,8 @@ export interface IdempotencyRecordItem {
   sk: string
   /** sha256 of the canonical fingerprint: what a retry must repeat. */
   fingerprint: string
-  /** The credential the create answered: its item without keys and envelope. */
-  credential: Omit<CredentialItem, 'pk' | 'sk' | 'secret_envelope'>
+  /** The credential the create answered, as its item stores it (no envelope). */
+  credential: CredentialSummaryAttributes
   [IDEMPOTENCY_EXPIRY_ATTRIBUTE]: number
 }
 
@@ -52,16 +56,7 @@ export function idempotencyRecord(
     pk: partitionKey,
     sk: idempotencySortKey(claim.key),
     fingerprint: fingerprintHash(claim),
-    credential: {
-      id: credential.id,
-      company_id: credential.companyId,
-      name: credential.name,
-      registry: credential.registry,
-      username: credential.username,
-      created_at: credential.createdAt,
-      updated_at: credential.updatedAt,
-      ...(credential.registryHost === undefined ? {} : { registry_host: credential.registryHost }),
-    },
+    credential: toSummaryAttributes(credential),
     [IDEMPOTENCY_EXPIRY_ATTRIBUTE]: nowSeconds + ttlSeconds,
   }
 }
@@ -77,15 +72,5 @@ export function replayOf(
 ): CredentialSummary | 'mismatch' | undefined {
   if (!record || record[IDEMPOTENCY_EXPIRY_ATTRIBUTE] <= nowSeconds) return undefined
   if (record.fingerprint !== fingerprintHash(claim)) return 'mismatch'
-  const { credential } = record
-  return {
-    companyId: credential.company_id,
-    id: credential.id,
-    name: credential.name,
-    registry: credential.registry,
-    username: credential.username,
-    createdAt: credential.created_at,
-    updatedAt: credential.updated_at,
-    ...(credential.registry_host === undefined ? {} : { registryHost: credential.registry_host }),
-  }
+  return toCredentialSummary(record.credential)
 }
