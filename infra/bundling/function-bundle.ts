@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { isBuiltin } from 'node:module'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type BuildOptions, build, type Plugin } from 'esbuild'
 import { type SourceMapV3, toOwnCodeSourceMap } from './own-code-source-map.ts'
@@ -46,6 +46,43 @@ export const configFilesReadThroughFs: Plugin = {
   },
 }
 
+const JSON_PROTOCOLS = 'json-protocols'
+/** The SDK clients whose protocol is AWS Query or XML: they alone import those protocols. */
+const XML_PROTOCOL_CLIENTS = /[\\/]@aws-sdk[\\/]client-sts[\\/]/
+
+/**
+ * `@aws-sdk/core/protocols` re-exports every AWS protocol. esbuild splits code by file, and a file
+ * any static import reaches (a re-export of an unused name included) goes to a chunk the entry
+ * loads: so a lazily loaded STS client (AWS Query, with the XML parser) put about 17 KB of query
+ * and XML protocol code into the cold start of every function that can assume a role. The JSON
+ * clients get the barrel without its query and XML lines; STS gets the whole one. A JSON client
+ * that someday needs an XML export fails the build ("No matching export"), never at run time.
+ */
+export const xmlProtocolsStayWithTheirClients: Plugin = {
+  name: 'xml-protocols-stay-with-their-clients',
+  setup(build) {
+    build.onResolve({ filter: /^@aws-sdk\/core\/protocols$/ }, async (args) => {
+      if (args.pluginData === JSON_PROTOCOLS || XML_PROTOCOL_CLIENTS.test(args.importer)) return undefined
+      const barrel = await build.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: JSON_PROTOCOLS,
+      })
+      if (barrel.errors.length > 0) return { errors: barrel.errors }
+      return { path: barrel.path, namespace: JSON_PROTOCOLS }
+    })
+    build.onLoad({ filter: /.*/, namespace: JSON_PROTOCOLS }, ({ path }) => ({
+      contents: readFileSync(path, 'utf8')
+        .split('\n')
+        .filter((line) => !/from "\.\/(query|xml)\//.test(line))
+        .join('\n'),
+      resolveDir: dirname(path),
+      loader: 'js',
+    }))
+  },
+}
+
 /**
  * Node's builtins as their module objects (`process.getBuiltinModule`) instead of ES imports, for
  * cold start. An ES import of a builtin builds a namespace from every export, which evaluates the
@@ -73,8 +110,8 @@ export const builtinModuleObjects: Plugin = {
  * inside (so the code runs against the SDK version it was tested with), minified, split: code
  * reached only through a dynamic `import()` (the registry verifier, the ECR client, the SDK's own
  * rarely used parts) goes to chunks beside `index.mjs` that Node reads only when a request needs
- * them. Builtins as module objects, the SDK's config files read through `node:fs`. Source maps
- * without the sources.
+ * them. Builtins as module objects, the SDK's config files read through `node:fs`, the AWS Query
+ * and XML protocols only in the STS client's chunks. Source maps without the sources.
  */
 export const LAMBDA_ESBUILD_OPTIONS = {
   bundle: true,
@@ -85,7 +122,7 @@ export const LAMBDA_ESBUILD_OPTIONS = {
   // nothing external: the runtime's own SDK copy is never used.
   external: [],
   alias: { ...LAMBDA_MODULE_ALIASES },
-  plugins: [configFilesReadThroughFs, builtinModuleObjects],
+  plugins: [configFilesReadThroughFs, builtinModuleObjects, xmlProtocolsStayWithTheirClients],
   banner: { js: ESM_REQUIRE_SHIM },
   minify: true,
   splitting: true,

@@ -1,12 +1,30 @@
 import './cold-start/quiet-local-stack.ts'
+import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname } from 'node:path'
 import { startLocalStack } from '../../local/local-stack.ts'
+import { API_KEY_SORT_KEY, apiKeyPartitionKey } from '../../shared/adapters/api-key-store.ts'
+import {
+  COUNT_ATTRIBUTE,
+  COUNT_SORT_KEY,
+  SUMMARY_ATTRIBUTES,
+} from '../../shared/adapters/docker-registry-store.ts'
+import { hashApiKey } from '../../shared/domain/api-key.ts'
+import {
+  CREDENTIAL_SORT_KEY_PREFIX,
+  companyPartitionKey,
+  credentialSortKey,
+} from '../../shared/domain/credential-keys.ts'
 import { removeCdkOutdirs } from '../support/cdk-outdir.ts'
 import { validCreateBody } from '../support/credential-inputs.ts'
 import { startFaultProxy } from '../support/fault-proxy.ts'
-import { type BenchBundle, buildFunctionBundles, buildNaiveBundle } from './cold-start/bundles.ts'
+import {
+  type BenchBundle,
+  buildFloorBundles,
+  buildFunctionBundles,
+  buildNaiveBundle,
+} from './cold-start/bundles.ts'
 import { apiEvent } from './cold-start/events.ts'
 import {
   BARE_SCRIPT,
@@ -24,6 +42,12 @@ import { type Summary, summarize } from './cold-start/stats.ts'
 const RUNS = Math.max(3, Number(process.env.COLD_START_RUNS ?? 20))
 const INVOKE_RUNS = Math.max(3, Math.ceil(RUNS / 2))
 const NAIVE = 'naive create (baseline)'
+// the floors: each function's AWS calls of a cold invocation, with the bare SDK and nothing else
+const FLOOR = {
+  'create-docker-registry': 'create: AWS calls alone',
+  'get-docker-registry': 'get: AWS calls alone',
+  'list-docker-registries': 'list: AWS calls alone',
+} as const
 const DYNAMODB_OPERATIONS = [
   'GetItem',
   'PutItem',
@@ -48,7 +72,19 @@ async function closedLoopbackPort(): Promise<number> {
 
 process.stdout.write(`cold start: building bundles and starting the local servers…\n`)
 const naive = await buildNaiveBundle()
-const bundles: BenchBundle[] = [naive, ...buildFunctionBundles()]
+const functionBundles = buildFunctionBundles()
+const floors = await buildFloorBundles()
+const templateEnvironment = (name: string) =>
+  functionBundles.find((bundle) => bundle.name === name)?.environment ?? {}
+const bundles: BenchBundle[] = [
+  naive,
+  ...functionBundles,
+  ...Object.entries(FLOOR).map(([functionName, name]) => ({
+    ...(functionName === 'create-docker-registry' ? floors.create : floors.reads),
+    name,
+    environment: templateEnvironment(functionName),
+  })),
+]
 // a local stack of its own (DynamoDB Local included): the bench runs outside vitest, so not on
 // the test run's engine. No per-key rate limit: the bench seeds with one key.
 const stack = await startLocalStack({ port: 0, dynamoDbPort: 0, rateLimit: false })
@@ -70,6 +106,19 @@ const pinned = await createCredential(`?registry_host=${unreachableRegistry}`, {
   ...validCreateBody,
   registry: 'custom',
 })
+
+// the floors send the requests the store sends, to the same items
+const tableName = stack.tableName
+const apiKeyRead = {
+  TableName: tableName,
+  Key: { pk: apiKeyPartitionKey(hashApiKey(stack.apiKey)), sk: API_KEY_SORT_KEY },
+}
+const summaryRead = {
+  ProjectionExpression: SUMMARY_ATTRIBUTES.join(', '),
+  ExpressionAttributeNames: { '#name': 'name' },
+  ConsistentRead: true,
+}
+const FLOOR_COMPANY = 'cold-start-floor'
 
 /** The events of one measured process: the first succeeds, the others are sent while DynamoDB fails. */
 type Scenario = () => Promise<unknown[]>
@@ -108,13 +157,92 @@ const scenarios: Record<string, Scenario> = {
       docker_registry_credential_id: stored,
       image: 'docker.io/library/nginx:1.27',
     })),
+  [FLOOR['get-docker-registry']]: async () => [
+    {
+      reads: [
+        { get: apiKeyRead },
+        {
+          get: {
+            TableName: tableName,
+            Key: { pk: companyPartitionKey(stack.companyId), sk: credentialSortKey(stored) },
+            ...summaryRead,
+          },
+        },
+      ],
+    },
+  ],
+  [FLOOR['list-docker-registries']]: async () => [
+    {
+      reads: [
+        { get: apiKeyRead },
+        {
+          query: {
+            TableName: tableName,
+            KeyConditionExpression: 'pk = :pk AND sk BETWEEN :first AND :count',
+            ExpressionAttributeValues: {
+              ':pk': companyPartitionKey(stack.companyId),
+              ':first': CREDENTIAL_SORT_KEY_PREFIX,
+              ':count': COUNT_SORT_KEY,
+            },
+            ...summaryRead,
+            ProjectionExpression: `sk, ${COUNT_ATTRIBUTE}, ${summaryRead.ProjectionExpression}`,
+            ScanIndexForward: false,
+            Limit: 26,
+          },
+        },
+      ],
+    },
+  ],
+  [FLOOR['create-docker-registry']]: async () => {
+    const id = randomUUID()
+    return [
+      {
+        apiKey: apiKeyRead,
+        dataKey: {
+          KeyId: stack.secretsKeyArn,
+          KeySpec: 'AES_256',
+          EncryptionContext: { company_id: FLOOR_COMPANY, credential_id: id },
+        },
+        secret: validCreateBody.secret,
+        put: {
+          TableName: tableName,
+          Item: {
+            pk: companyPartitionKey(FLOOR_COMPANY),
+            sk: credentialSortKey(id),
+            id,
+            company_id: FLOOR_COMPANY,
+            name: validCreateBody.name,
+            registry: validCreateBody.registry,
+            username: validCreateBody.username,
+            created_at: new Date().toISOString(),
+            updated_at: new Date().toISOString(),
+          },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        },
+        count: {
+          TableName: tableName,
+          Key: { pk: companyPartitionKey(FLOOR_COMPANY), sk: COUNT_SORT_KEY },
+          UpdateExpression: 'ADD #count :one',
+          ExpressionAttributeNames: { '#count': COUNT_ATTRIBUTE },
+          ExpressionAttributeValues: { ':one': 1 },
+        },
+      },
+    ]
+  },
 }
 // the functions whose first logged 5xx is measured: every one that calls DynamoDB past the API
 // key lookup (which the warm-up invocation has cached); the verify route only invokes the
 // internal verifier, whose DynamoDB the bench does not fail
 const withErrors = new Set(
   Object.keys(scenarios).filter(
-    (name) => ![NAIVE, 'get-openapi-document', 'get-external-id', 'verify-docker-registry'].includes(name),
+    (name) =>
+      ![
+        NAIVE,
+        ...Object.values(FLOOR),
+        'get-openapi-document',
+        'get-external-id',
+        'verify-docker-registry',
+      ].includes(name),
   ),
 )
 
@@ -226,6 +354,7 @@ await proxy.close()
 await stack.close()
 removeCdkOutdirs()
 rmSync(dirname(naive.file), { recursive: true, force: true })
+rmSync(floors.dir, { recursive: true, force: true })
 
 const median = (metric: string, clock: Clock | 'mib', name: string) =>
   summary(metric, clock, name)?.median ?? Number.NaN
@@ -264,8 +393,10 @@ interface Goal {
 const goals: Goal[] = []
 const ratioGoal = (metric: 'import' | 'first', what: string, name: string, limit: number) => {
   const value = ratio(metric, 'cpu', name)
+  const floor = FLOOR[name as keyof typeof FLOOR]
+  const floorText = floor ? `; its AWS calls alone: ${fixed(ratio(metric, 'cpu', floor), 2)}` : ''
   goals.push({
-    text: `${what} of ${name}: ${fixed(value, 2)} of naive (at most ${limit}; wall ${fixed(ratio(metric, 'wall', name), 2)})`,
+    text: `${what} of ${name}: ${fixed(value, 2)} of naive (at most ${limit}; wall ${fixed(ratio(metric, 'wall', name), 2)}${floorText})`,
     met: value <= limit,
   })
 }

@@ -6,11 +6,13 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeServer, listen } from '../../local/server-lifecycle.ts'
+import { startEcrFake } from '../support/ecr-fake.ts'
 import {
   type SynthesizedBundle,
   staticallyLoaded,
   synthesizeBundles,
 } from '../support/registry-function-bundles.ts'
+import { startStsFake } from '../support/sts-fake.ts'
 
 // what the construct's bundling does at run time, checked on bundles it built: the credential
 // chain, the source maps and the lazily loaded modules.
@@ -214,6 +216,9 @@ describe('modules a Lambda bundle loads on first use', () => {
   it.each([
     ['the ECR client', 'ECR token exchange needs an AWS region name'],
     ['the registry verifier', 'Only https registries can be verified'],
+    // STS's protocol (a barrel re-export once put it in a chunk every function with STS loads)
+    ["STS's AWS Query protocol", 'AWSQuery protocol has no payload codec'],
+    ['the XML parser', '@aws-sdk XML parse error'],
   ])('keeps %s out of what create loads at cold start, in a chunk of its own', (_what, marker) => {
     const loaded = [...staticallyLoaded(create.file)]
     const chunks = readdirSync(join(create.dir, 'chunks')).map((file) => join(create.dir, 'chunks', file))
@@ -241,6 +246,47 @@ describe('modules a Lambda bundle loads on first use', () => {
 
     expect(result.code, result.stderr).toBe(0)
     expect(JSON.parse(result.stdout)).toMatchObject({ status: 'registry_error' })
+  })
+
+  it('assumes an ECR role through STS when asked: the lazily loaded STS client still speaks AWS Query', async () => {
+    const issued: Record<string, string> = {}
+    const role = 'arn:aws:iam::123456789012:role/registry-credentials-pull'
+    const caller = {
+      accessKeyId: 'AKIABUNDLEROLE000001',
+      secretAccessKey: 'bundle-role-secret-access-key-0000000',
+    }
+    const expiresAt = new Date(Date.now() + 60 * 60 * 1000)
+    const sts = await startStsFake({
+      callerKeyPairs: { [caller.accessKeyId]: caller.secretAccessKey },
+      roles: { [role]: { externalId: 'registry-credentials-bundle' } },
+      issuedKeyPairs: issued,
+      expiration: new Date(Date.now() + 15 * 60 * 1000),
+    })
+    const ecr = await startEcrFake({ keyPairs: issued, expiresAt })
+    try {
+      const result = await runWithBundle(
+        fixture,
+        `console.log(JSON.stringify(await bundle.exchangeEcrRole(${JSON.stringify(role)}, 'registry-credentials-bundle')))`,
+        {
+          AWS_ACCESS_KEY_ID: caller.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: caller.secretAccessKey,
+          AWS_ENDPOINT_URL_STS: sts.url,
+          AWS_ENDPOINT_URL_ECR: ecr.url,
+          AWS_MAX_ATTEMPTS: '1',
+        },
+      )
+
+      expect(result.code, result.stderr).toBe(0)
+      expect(JSON.parse(result.stdout)).toEqual({
+        username: 'AWS',
+        password: ecr.passwordFor('eu-central-1'),
+        expiresAt: expiresAt.toISOString(),
+      })
+      expect(sts.requests.at(-1)).toMatchObject({ action: 'AssumeRole', roleArn: role, signatureValid: true })
+    } finally {
+      await sts.close()
+      await ecr.close()
+    }
   })
 
   it('runs the ECR token exchanger when asked', async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
+import { bundleFunction } from '../../../infra/bundling/function-bundle.ts'
 import { staticallyLoaded, synthesizeBundles } from '../../support/registry-function-bundles.ts'
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url))
@@ -79,4 +80,29 @@ export async function buildNaiveBundle(): Promise<BenchBundle> {
     logLevel: 'silent',
   })
   return { name: 'naive create (baseline)', file, ...assetSizes(outdir, file), environment: {} }
+}
+
+/** The floors: what one cold invocation's AWS calls cost with the bare SDK and nothing else. */
+export interface FloorBundles {
+  /** `floors/read-calls.ts`: the reads of a get or a list. */
+  reads: Omit<BenchBundle, 'name' | 'environment'>
+  /** `floors/create-calls.ts`: the calls of a create, and its encryption of the secret. */
+  create: Omit<BenchBundle, 'name' | 'environment'>
+  /** The folder holding both, to remove after the run. */
+  dir: string
+}
+
+/**
+ * The floor handlers of `floors/`, bundled by the functions' own bundler (the esbuild settings
+ * `cdk synth` uses), so a function and its floor differ only in the code the function adds.
+ */
+export async function buildFloorBundles(): Promise<FloorBundles> {
+  const dir = mkdtempSync(join(tmpdir(), 'cold-start-floors-'))
+  const bundle = async (name: string) => {
+    const outdir = join(dir, name)
+    await bundleFunction(fileURLToPath(new URL(`floors/${name}.ts`, import.meta.url)), outdir)
+    const file = join(outdir, 'index.mjs')
+    return { file, ...assetSizes(outdir, file) }
+  }
+  return { reads: await bundle('read-calls'), create: await bundle('create-calls'), dir }
 }
