@@ -53,7 +53,7 @@ const XML_PROTOCOL_CLIENTS = /[\\/]@aws-sdk[\\/]client-sts[\\/]/
 /**
  * `@aws-sdk/core/protocols` re-exports every AWS protocol. esbuild splits code by file, and a file
  * any static import reaches (a re-export of an unused name included) goes to a chunk the entry
- * loads: so a lazily loaded STS client (AWS Query, with the XML parser) put about 17 KB of query
+ * loads: so a lazily loaded STS client (AWS Query, with the XML parser) put about 11 KB of query
  * and XML protocol code into the cold start of every function that can assume a role. The JSON
  * clients get the barrel without its query and XML lines; STS gets the whole one. A JSON client
  * that someday needs an XML export fails the build ("No matching export"), never at run time.
