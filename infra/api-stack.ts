@@ -1,15 +1,6 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import {
-  ArnFormat,
-  Aws,
-  CfnOutput,
-  Duration,
-  RemovalPolicy,
-  Stack,
-  type StackProps,
-  Validations,
-} from 'aws-cdk-lib'
+import { ArnFormat, Aws, CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib'
 import {
   AccessLogField,
   AccessLogFormat,
@@ -202,9 +193,6 @@ export class ApiStack extends Stack {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       environment,
-      // a function that waits for an internal one (the verifier: a 5 s registry deadline, KMS,
-      // DynamoDB) gets its time plus room for the answer, still under API Gateway's 29 s
-      ...((route.invokes ?? []).length > 0 ? { timeout: Duration.seconds(15) } : {}),
     })
 
     const statements = routePolicyStatements(route, {

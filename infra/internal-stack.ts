@@ -73,12 +73,6 @@ export const VERIFIER_DATA_ACCESS: FunctionDataAccess = {
   activityActions: ['dynamodb:PutItem'],
 }
 
-/**
- * Longest one health-check invocation runs; a run that needs longer hands over to a continuation
- * of itself before this (Lambda's limit is 15 minutes).
- */
-export const HEALTH_CHECK_TIMEOUT = Duration.minutes(10)
-
 /** Records per invocation of the publisher ({@link PUBLISHER_EVENT_SOURCE}). */
 export const PUBLISH_BATCH_SIZE = PUBLISHER_EVENT_SOURCE.batchSize
 
@@ -231,9 +225,6 @@ export class InternalStack extends Stack {
       entry: join(functionsDir, RESOLVE_FUNCTION_NAME, 'handler.ts'),
       roleName: decryptingRoleName(props.stackNamePrefix, RESOLVE_FUNCTION_NAME),
       description: 'Resolves a stored credential into a registry login (internal, IAM invoke only)',
-      // a DynamoDB read, a KMS decrypt, and for ECR a token exchange whose socket timeouts are
-      // 3 s to connect and 10 s to answer, with the SDK's retries.
-      timeout: Duration.seconds(30),
       // the KMS key id comes from the envelope, so the key's ARN is not configured; the ECR
       // exchange signs with the customer's key pair or assumed role, so the role has no ECR
       // permission either; it may only assume customers' roles.
@@ -276,8 +267,6 @@ export class InternalStack extends Stack {
       functionName: internalFunctionName(props.stackNamePrefix, CREDENTIAL_VERIFIER_FUNCTION_NAME),
       roleName: decryptingRoleName(props.stackNamePrefix, CREDENTIAL_VERIFIER_FUNCTION_NAME),
       description: 'Verifies a stored credential against its registry (internal, IAM invoke only)',
-      // the registry check's own 5 s deadline, a KMS decrypt and two DynamoDB calls
-      timeout: Duration.seconds(10),
       environment: { TABLE_NAME: props.table.tableName },
     })
     const verifierAccess = this.grantDataAccess(this.verifier, [
@@ -305,7 +294,6 @@ export class InternalStack extends Stack {
       entry: join(functionsDir, HEALTH_CHECK_FUNCTION_NAME, 'handler.ts'),
       functionName: healthCheckName,
       description: 'Scheduled health checks: re-verifies every credential through the verifier',
-      timeout: HEALTH_CHECK_TIMEOUT,
       environment: {
         TABLE_NAME: props.table.tableName,
         [functionNameVariable(CREDENTIAL_VERIFIER_FUNCTION_NAME)]: internalFunctionName(

@@ -1,16 +1,14 @@
 import type { Context } from 'aws-lambda'
-
-/** The deployed functions' default timeout (RegistryFunction's default). */
-export const DEFAULT_FUNCTION_TIMEOUT_MS = 10_000
+import { functionTimeoutSeconds } from '../infra/function-timeouts.ts'
 
 /**
  * The Lambda context a locally invoked handler gets: its name, the request id, and the time left
- * until the function's timeout, as on Lambda.
+ * until the function's timeout (the deployed one unless given), as on Lambda.
  */
 export function lambdaContext(
   functionName: string,
   requestId: string,
-  timeoutMs: number = DEFAULT_FUNCTION_TIMEOUT_MS,
+  timeoutMs: number = functionTimeoutSeconds(functionName) * 1000,
 ): Context {
   const deadline = Date.now() + timeoutMs
   return {

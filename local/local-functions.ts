@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import type { Context } from 'aws-lambda'
-import { DEFAULT_FUNCTION_TIMEOUT_MS } from './lambda-context.ts'
+import { functionTimeoutSeconds } from '../infra/function-timeouts.ts'
 
 /** A function's exported handler, as Lambda calls it: any event, a context, a promise. */
 export type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>
@@ -53,7 +53,7 @@ export function sourceFunctions(functionsDir: string = FUNCTIONS_DIR): LocalFunc
   return {
     origin: 'TypeScript sources (functions/*/handler.ts)',
     names,
-    timeoutMs: () => DEFAULT_FUNCTION_TIMEOUT_MS,
+    timeoutMs: (name) => functionTimeoutSeconds(name) * 1000,
     load: memoizedLoader((name) => {
       if (!names.includes(name)) throw new Error(`no function ${name}`)
       return { file: join(functionsDir, name, 'handler.ts'), exportName: 'handler' }

@@ -13,7 +13,6 @@ import { ensureTable, type LocalDynamoDb, startDynamoDb } from './dynamodb.ts'
 import { type HttpGateway, type ProxyHandler, startHttpGateway } from './http-gateway.ts'
 import { type KmsEmulator, startKmsEmulator } from './kms-emulator.ts'
 import { createLambdaInvokeApi } from './lambda-invoke-api.ts'
-import { startLambdaInvokeStandIn } from './lambda-invoke-stand-in.ts'
 import { type LocalFunctions, sourceFunctions } from './local-functions.ts'
 import { devStageRateLimit } from './rate-limit-settings.ts'
 import { type RequestMeter, startRequestMeter } from './request-meter.ts'
@@ -39,8 +38,6 @@ export interface LocalStackOptions {
   apiKey?: string
   /** The development company. */
   companyId?: string
-  /** Port of the Lambda Invoke API stand-in of the internal functions; 0 picks a free one. */
-  lambdaPort?: number
   tableName?: string
   /**
    * Requests per API key per window the gateway accepts before answering 429, as the deployed web
@@ -77,14 +74,13 @@ export interface LocalStack {
   dynamoDb: LocalDynamoDb & Pick<RequestMeter, 'requestCount'>
   kms: KmsEmulator
   gateway: HttpGateway
-  /**
-   * The Lambda Invoke endpoint the functions themselves call (the verify route the verifier, a
-   * health run the verifier and its own continuation): a stand-in with the deployed timeouts.
-   */
-  internalFunctionsEndpoint: string
   /** The functions that run (sources or bundles), by name; the Invoke API serves each of them. */
   functions: LocalFunctions
-  /** The Lambda Invoke API's endpoint (the gateway's own port), for `LambdaClient({ endpoint })`. */
+  /**
+   * The Lambda Invoke API's endpoint (the gateway's own port), for `LambdaClient({ endpoint })`:
+   * what the deploy system and the functions themselves call (the verify route the verifier, a
+   * health run the verifier and its own continuation), each function with its deployed timeout.
+   */
   lambdaEndpoint: string
   /** The change-event bus: the EventBridge stand-in and its deliveries. */
   events: ChangeEventBus
@@ -165,7 +161,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     description: 'docker registry secrets (local)',
   })
 
-  const lambda = await startLambdaInvokeStandIn({ host, port: options.lambdaPort ?? 0 })
   const functions = options.bundlesDir ? bundleFunctions(options.bundlesDir) : sourceFunctions()
   const events = await startChangeEventBus({
     host,
@@ -191,9 +186,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // local only: verification may reach a registry on this machine's loopback, over plain http
     REGISTRY_VERIFY_ALLOW_HTTP: 'true',
     REGISTRY_VERIFY_ALLOW_LOOPBACK: 'true',
-    // the public verify function reaches the internal verifier as on AWS: Lambda Invoke, here
-    // at the local stand-in of the Invoke API, by the function's folder name
-    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
     CREDENTIAL_VERIFIER_FUNCTION_NAME: 'credential-verifier',
     HEALTH_CHECKS_PER_HOST_PER_SECOND: '2',
     // what the deployed stack names: the roles that assume customers' ECR roles
@@ -226,6 +218,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ...(rateLimit === false ? {} : { rateLimit }),
     ...(options.requestLog ? { requestLog: options.requestLog } : {}),
   })
+  // the functions reach each other as on AWS, through Lambda Invoke (by folder name): here the
+  // gateway's Invoke API, known once it listens and before any handler module has loaded
+  configureEnvironment({ AWS_ENDPOINT_URL_LAMBDA: gateway.baseUrl })
 
   return {
     baseUrl: `${gateway.baseUrl}/v3`,
@@ -238,13 +233,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     gateway,
     functions,
     lambdaEndpoint: gateway.baseUrl,
-    internalFunctionsEndpoint: lambda.endpoint,
     events,
     changeEvents,
     rateLimit,
     async close() {
       await gateway.close()
-      await lambda.close()
       await changeEvents.close()
       await events.close()
       await kms.close()

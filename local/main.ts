@@ -4,8 +4,7 @@ import { assertPortFree, LocalSettingError, listenError, localStackSettings } fr
 
 /**
  * `npm start`: the local stack on http://127.0.0.1:3000/v3. Settings: PORT, HOST,
- * LOCAL_DYNAMODB_PORT (default 8000), LOCAL_LAMBDA_PORT (default 3001: the internal functions'
- * Invoke API), LOCAL_DATA_DIR (keeps data across restarts),
+ * LOCAL_DYNAMODB_PORT (default 8000), LOCAL_DATA_DIR (keeps data across restarts),
  * LOCAL_API_KEY and LOCAL_COMPANY_ID (fix the development key and company), LOCAL_RATE_LIMIT
  * and LOCAL_RATE_WINDOW_SECONDS (the per-key limit; default the dev stage's in cdk.json),
  * LOCAL_BUNDLES (run the bundles of a `cdk synth` output folder), LOCAL_EVENT_TARGET_URL (POST
@@ -17,7 +16,6 @@ async function main(): Promise<void> {
   await assertPortFree(settings.host, settings.port, 'PORT')
   if (!settings.dynamoDbEndpoint)
     await assertPortFree(settings.host, settings.dynamoDbPort, 'LOCAL_DYNAMODB_PORT')
-  await assertPortFree(settings.host, settings.lambdaPort, 'LOCAL_LAMBDA_PORT')
 
   const stack = await startLocalStack({
     ...settings,
@@ -41,11 +39,10 @@ async function main(): Promise<void> {
       `  secrets key ARN    ${stack.secretsKeyArn}`,
       `  KMS endpoint       ${stack.kms.endpoint}`,
       `  EventBridge        ${stack.events.eventBridge.endpoint} (change events ${settings.eventTargetUrl ? `POSTed to ${settings.eventTargetUrl}` : 'printed; set LOCAL_EVENT_TARGET_URL to receive them'})`,
-      `  Lambda endpoint    ${stack.lambdaEndpoint} (Invoke API)`,
+      `  Lambda endpoint    ${stack.lambdaEndpoint} (Invoke API: the functions call it too; npm run health-check -- --local)`,
       `  table stream       ${stack.changeEvents.streamArn} (drives publish-credential-events)`,
       `  functions          ${stack.functions.names.join(' ')}`,
       `  running            ${stack.functions.origin}`,
-      `  internal Invoke   ${stack.internalFunctionsEndpoint} (what the functions call: credential-verifier, health-check; npm run health-check -- --local)`,
       `  data               ${settings.dataDir ?? 'in memory (set LOCAL_DATA_DIR to keep it)'}`,
       `  rate limit         ${stack.rateLimit === false ? 'none' : `${stack.rateLimit.limit} requests per API key per ${stack.rateLimit.windowSeconds} s`}`,
       '',
@@ -69,12 +66,7 @@ function asSettingError(error: unknown): LocalSettingError | undefined {
   const { code, port, address } = (error ?? {}) as { code?: string; port?: number; address?: string }
   if (typeof code !== 'string' || typeof port !== 'number' || !code.startsWith('E')) return undefined
   const settings = localStackSettings(process.env)
-  const variable =
-    port === settings.dynamoDbPort
-      ? 'LOCAL_DYNAMODB_PORT'
-      : port === settings.lambdaPort
-        ? 'LOCAL_LAMBDA_PORT'
-        : 'PORT'
+  const variable = port === settings.dynamoDbPort ? 'LOCAL_DYNAMODB_PORT' : 'PORT'
   return listenError(address ?? settings.host, port, variable, code)
 }
 

@@ -65,7 +65,7 @@ function dynamoDbEndpointSetting(env: NodeJS.ProcessEnv): string | undefined {
 /** What `npm start` reads from the environment (README, "Local stack"). */
 export function localStackSettings(
   env: NodeJS.ProcessEnv,
-): LocalStackOptions & { host: string; port: number; dynamoDbPort: number; lambdaPort: number } {
+): LocalStackOptions & { host: string; port: number; dynamoDbPort: number } {
   const host = env.HOST || '127.0.0.1'
   const port = portSetting(env, 'PORT', 3000)
   const dynamoDbPort = portSetting(env, 'LOCAL_DYNAMODB_PORT', 8000)
@@ -75,11 +75,12 @@ export function localStackSettings(
       `PORT and LOCAL_DYNAMODB_PORT are both ${port}; give them different ports`,
     )
   }
-  const lambdaPort = portSetting(env, 'LOCAL_LAMBDA_PORT', 3001)
-  if (lambdaPort !== 0 && (lambdaPort === port || lambdaPort === dynamoDbPort)) {
+  // the internal functions had an Invoke port of their own; a script still setting it would aim
+  // `npm run health-check -- --endpoint` at nothing, so say where the Invoke API went
+  if (env.LOCAL_LAMBDA_PORT) {
     throw new LocalSettingError(
       'LOCAL_LAMBDA_PORT',
-      `LOCAL_LAMBDA_PORT is ${lambdaPort}, which PORT or LOCAL_DYNAMODB_PORT already uses; give it another port`,
+      'LOCAL_LAMBDA_PORT is no longer used: the Lambda Invoke API is on the API port (PORT); unset it',
     )
   }
   const apiKey = env.LOCAL_API_KEY || undefined
@@ -129,7 +130,6 @@ export function localStackSettings(
     host,
     port,
     dynamoDbPort,
-    lambdaPort,
     rateLimit,
     ...(dynamoDbEndpoint ? { dynamoDbEndpoint } : {}),
     ...(tableName ? { tableName } : {}),

@@ -14,6 +14,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs'
 import { Construct } from 'constructs'
 import { bundleFunctionSync } from '../bundling/function-bundle.ts'
 import { FUNCTION_NAME_METADATA_KEY } from '../function-metadata.ts'
+import { functionTimeoutSeconds } from '../function-timeouts.ts'
 
 // the bundling settings live in infra/bundling/function-bundle.ts; re-exported for the tests.
 export {
@@ -52,8 +53,9 @@ export interface RegistryFunctionProps {
    */
   readonly memorySize?: number
   /**
-   * Longest an invocation may run; well under API Gateway's 29 s integration timeout.
-   * @default Duration.seconds(10)
+   * Longest an invocation may run.
+   * @default the function's timeout in infra/function-timeouts.ts (by its functions/ folder),
+   * which the local stack runs it with too
    */
   readonly timeout?: Duration
   /**
@@ -133,7 +135,7 @@ export class RegistryFunction extends Construct {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
-      timeout: props.timeout ?? Duration.seconds(10),
+      timeout: props.timeout ?? Duration.seconds(functionTimeoutSeconds(basename(dirname(props.entry)))),
       tracing: Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,

@@ -257,7 +257,7 @@ function childEnv(bundle: BenchBundle, extra: Record<string, string> = {}): Node
     CREDENTIAL_LIMIT: '1000',
     // the verify route invokes the internal verifier through the local stack, as it does on AWS
     CREDENTIAL_VERIFIER_FUNCTION_NAME: 'credential-verifier',
-    AWS_ENDPOINT_URL_LAMBDA: stack.internalFunctionsEndpoint,
+    AWS_ENDPOINT_URL_LAMBDA: stack.lambdaEndpoint,
     HEALTH_CHECKS_PER_HOST_PER_SECOND: '2',
     AWS_REGION: stack.kms.region,
     AWS_ACCESS_KEY_ID: 'local',

@@ -20,7 +20,7 @@ let lambda: LambdaClient
 beforeAll(async () => {
   ;[stack, registry] = await Promise.all([startTestStack(), startDockerRegistry()])
   lambda = new LambdaClient({
-    endpoint: stack.internalFunctionsEndpoint,
+    endpoint: stack.lambdaEndpoint,
     region: stack.kms.region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   })

@@ -33,7 +33,7 @@ beforeAll(async () => {
     tableName: stack.tableName,
   })
   lambda = new LambdaClient({
-    endpoint: stack.internalFunctionsEndpoint,
+    endpoint: stack.lambdaEndpoint,
     region: stack.kms.region,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   })
@@ -285,9 +285,8 @@ describe('a health run through the local Lambda Invoke API', () => {
   it('starts with npm run health-check -- --local, printing the summary', async () => {
     const printed: string[] = []
 
-    const code = await main(
-      ['--local', '--endpoint', stack.internalFunctionsEndpoint, '--run-id', 'cli-run'],
-      (text) => printed.push(text),
+    const code = await main(['--local', '--endpoint', stack.lambdaEndpoint, '--run-id', 'cli-run'], (text) =>
+      printed.push(text),
     )
 
     expect(code).toBe(0)

@@ -30,16 +30,10 @@ describe('npm start with a setting a person must fix', () => {
       'is already in use',
     ],
     [
-      'a Lambda port in use',
-      () => ({ LOCAL_LAMBDA_PORT: String(busyPort) }),
+      'the Lambda port of earlier versions',
+      () => ({ LOCAL_LAMBDA_PORT: '3001' }),
       'LOCAL_LAMBDA_PORT',
-      'is already in use',
-    ],
-    [
-      'a Lambda port that PORT uses',
-      () => ({ PORT: '4123', LOCAL_LAMBDA_PORT: '4123' }),
-      'LOCAL_LAMBDA_PORT',
-      'already uses',
+      'the Lambda Invoke API is on the API port',
     ],
     ['a malformed LOCAL_API_KEY', () => ({ LOCAL_API_KEY: 'rcs_short' }), 'LOCAL_API_KEY', 'must be rcs_'],
     [

@@ -38,7 +38,6 @@ function spawnLocalMain(env: Record<string, string>): ChildProcess {
     env: {
       ...process.env,
       PORT: '0',
-      LOCAL_LAMBDA_PORT: '0',
       ...engine,
       POWERTOOLS_LOG_LEVEL: 'WARN',
       ...env,
