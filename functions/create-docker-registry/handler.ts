@@ -9,20 +9,21 @@ import { apiKeys } from '../../shared/runtime/api-keys.ts'
 import { credentialLimit } from '../../shared/runtime/credential-limit.ts'
 import { credentialStore } from '../../shared/runtime/credential-store.ts'
 import { createMetrics } from '../../shared/runtime/metrics.ts'
-import { countIdempotentReplays, countVerificationResults } from '../../shared/runtime/observed-ports.ts'
-import { verificationPorts } from '../../shared/runtime/registry-verification.ts'
+import { countIdempotentReplays } from '../../shared/runtime/observed-ports.ts'
 import { secretSealer } from '../../shared/runtime/secret-sealer.ts'
+import { lazyVerifiedCreate } from '../../shared/runtime/verified-create.ts'
 
 const metrics = createMetrics(routes.createDockerRegistry.operationId)
 
-const ports = {
-  ...countVerificationResults(verificationPorts, metrics),
+const createPorts = {
   store: countIdempotentReplays(credentialStore, metrics),
   sealer: secretSealer,
   credentialLimit,
   clock: () => new Date(),
   newId: uuidv7,
 }
+// ?verify=true's check loads on the first such request
+const ports = { ...createPorts, createVerified: lazyVerifiedCreate(createPorts, metrics) }
 
 /** `POST /v3/docker-registries` (`?verify=true` and `Idempotency-Key` are extensions). */
 export const handler = apiHandler(routes.createDockerRegistry, {

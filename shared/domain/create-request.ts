@@ -8,11 +8,8 @@ import {
 } from './docker-registry-use-cases.ts'
 import { IdempotencyKeyReusedError, InvalidInputError } from './errors.ts'
 import { normaliseHost } from './image-reference.ts'
-import {
-  type CreateDockerRegistryQuery,
-  createVerifiedDockerRegistry,
-  type VerificationPorts,
-} from './verify-credential.ts'
+import type { createVerifiedDockerRegistry } from './registry-check.ts'
+import type { CreateDockerRegistryQuery } from './verify-credential.ts'
 
 /** Headers the create operation reads: an optional `Idempotency-Key` (visible ASCII, 1..255). */
 export const CreateDockerRegistryHeaders = v.looseObject({
@@ -23,8 +20,22 @@ export const CreateDockerRegistryHeaders = v.looseObject({
 /** Validated create headers. */
 export type CreateDockerRegistryHeaders = v.InferOutput<typeof CreateDockerRegistryHeaders>
 
+/**
+ * The create of `?verify=true`: registry-check.ts's `createVerifiedDockerRegistry` with its ports
+ * bound. A port of its own, so the create function loads the check and its exchanges on the first
+ * such request rather than at every cold start.
+ */
+export type VerifiedCreate = (
+  companyId: string,
+  input: CreateDockerRegistryInput,
+  requestedHost: string | undefined,
+  options: Parameters<typeof createVerifiedDockerRegistry>[4],
+) => Promise<DockerRegistry>
+
 /** Ports of {@link handleCreateRequest}. */
-export interface CreateRequestPorts extends CreateDockerRegistryPorts, VerificationPorts {}
+export interface CreateRequestPorts extends CreateDockerRegistryPorts {
+  createVerified: VerifiedCreate
+}
 
 /**
  * `POST /v3/docker-registries` as a whole: verification first when asked (`?verify=true`), and
@@ -73,7 +84,7 @@ export async function handleCreateRequest(
     ...(actor ? { actor } : {}),
   }
   return query.verify === 'true'
-    ? createVerifiedDockerRegistry(ports, companyId, input, query.registry_host, {
+    ? ports.createVerified(companyId, input, query.registry_host, {
         ...options,
         image: query.image,
         platform: query.platform,

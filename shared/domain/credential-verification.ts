@@ -8,13 +8,8 @@ import {
   type InputIssue,
   InvalidInputError,
 } from './errors.ts'
-import {
-  ImageParameter,
-  PlatformParameter,
-  type VerificationReport,
-  type VerifyDockerRegistryPorts,
-  verifyDockerRegistry,
-} from './verify-credential.ts'
+import { type VerifyDockerRegistryPorts, verifyDockerRegistry } from './registry-check.ts'
+import { ImageParameter, PlatformParameter, type VerificationReport } from './verify-credential.ts'
 
 /**
  * Verification of a stored credential as its own internal function: the only place a secret is

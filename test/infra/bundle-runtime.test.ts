@@ -216,6 +216,9 @@ describe('modules a Lambda bundle loads on first use', () => {
   it.each([
     ['the ECR client', 'ECR token exchange needs an AWS region name'],
     ['the registry verifier', 'Only https registries can be verified'],
+    // ?verify=true's create and the exchanges of ECR and Google credentials it checks with
+    ["?verify=true's create", 'cannot be true for an ECR role credential'],
+    ['the credential exchanges', 'may only name an http endpoint on loopback'],
     // STS's protocol (a barrel re-export once put it in a chunk every function with STS loads)
     ["STS's AWS Query protocol", 'AWSQuery protocol has no payload codec'],
     ['the XML parser', '@aws-sdk XML parse error'],

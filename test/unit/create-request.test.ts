@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { handleCreateRequest } from '../../shared/domain/create-request.ts'
+import { handleCreateRequest, type VerifiedCreate } from '../../shared/domain/create-request.ts'
 import { CredentialLimitReachedError, IdempotencyKeyReusedError } from '../../shared/domain/errors.ts'
+import { createVerifiedDockerRegistry } from '../../shared/domain/registry-check.ts'
 import type { RegistryVerifier } from '../../shared/domain/verify-credential.ts'
 import { fixedClock, InMemoryCredentialStore, RecordingSealer, sequentialIds } from '../support/fakes.ts'
 
@@ -15,18 +16,25 @@ function setup(credentialLimit = 1000) {
       return { status: 'ok', message: 'ok' }
     },
   }
-  const ports = {
+  const createPorts = {
     store: new InMemoryCredentialStore(),
     sealer: new RecordingSealer(),
     clock: fixedClock(),
     newId: sequentialIds(),
     credentialLimit,
+  }
+  const verification = {
     verifier,
     exchanger: {
       exchange: async () => {
         throw new Error('not used')
       },
     },
+  }
+  const ports = {
+    ...createPorts,
+    createVerified: ((...args) =>
+      createVerifiedDockerRegistry({ ...createPorts, ...verification }, ...args)) satisfies VerifiedCreate,
   }
   return { ports, verified }
 }

@@ -1,19 +1,18 @@
 import { describe, expect, it } from 'vitest'
 import { DependencyUnavailableError, InvalidInputError } from '../../shared/domain/errors.ts'
+import {
+  checkRegistryCredentials,
+  createVerifiedDockerRegistry,
+  verificationHost,
+  verificationTarget,
+} from '../../shared/domain/registry-check.ts'
 import { pinnableHost } from '../../shared/domain/registry-host.ts'
 import {
   type ExchangeRequest,
   externalIdFor,
   RegistryCredentialsRejectedError,
 } from '../../shared/domain/short-lived-credentials.ts'
-import {
-  checkRegistryCredentials,
-  createVerifiedDockerRegistry,
-  type RegistryVerifier,
-  VerificationFailedError,
-  verificationHost,
-  verificationTarget,
-} from '../../shared/domain/verify-credential.ts'
+import { type RegistryVerifier, VerificationFailedError } from '../../shared/domain/verify-credential.ts'
 import { fixedClock, InMemoryCredentialStore, RecordingSealer, sequentialIds } from '../support/fakes.ts'
 import { testServiceAccountKey } from '../support/service-account-key.ts'
 
