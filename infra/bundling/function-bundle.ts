@@ -47,22 +47,29 @@ export const configFilesReadThroughFs: Plugin = {
 }
 
 const JSON_PROTOCOLS = 'json-protocols'
-/** The SDK clients whose protocol is AWS Query or XML: they alone import those protocols. */
-const XML_PROTOCOL_CLIENTS = /[\\/]@aws-sdk[\\/]client-sts[\\/]/
+/**
+ * The importers of `@aws-sdk/core/protocols` known to use only its JSON protocols: the clients
+ * the functions use, except STS (AWS Query), and DynamoDB's codec. Every other importer (STS, the
+ * SDK's own root barrel, its nested STS client, a client added later) gets the whole barrel.
+ */
+const JSON_PROTOCOL_IMPORTERS =
+  /[\\/]@aws-sdk[\\/](?:client-(?:dynamodb|kms|lambda|eventbridge|ecr)|dynamodb-codec)[\\/]/
 
 /**
  * `@aws-sdk/core/protocols` re-exports every AWS protocol. esbuild splits code by file, and a file
  * any static import reaches (a re-export of an unused name included) goes to a chunk the entry
  * loads: so a lazily loaded STS client (AWS Query, with the XML parser) put about 11 KB of query
  * and XML protocol code into the cold start of every function that can assume a role. The JSON
- * clients get the barrel without its query and XML lines; STS gets the whole one. A JSON client
- * that someday needs an XML export fails the build ("No matching export"), never at run time.
+ * clients ({@link JSON_PROTOCOL_IMPORTERS}) get the barrel without its query and XML lines, and
+ * every other importer the whole one. Should a listed client ever import an XML export, the
+ * build fails ("No matching export"), never the function at run time; an unlisted JSON client
+ * only costs the cold start its share of the protocol code again.
  */
 export const xmlProtocolsStayWithTheirClients: Plugin = {
   name: 'xml-protocols-stay-with-their-clients',
   setup(build) {
     build.onResolve({ filter: /^@aws-sdk\/core\/protocols$/ }, async (args) => {
-      if (args.pluginData === JSON_PROTOCOLS || XML_PROTOCOL_CLIENTS.test(args.importer)) return undefined
+      if (args.pluginData === JSON_PROTOCOLS || !JSON_PROTOCOL_IMPORTERS.test(args.importer)) return undefined
       const barrel = await build.resolve(args.path, {
         kind: args.kind,
         importer: args.importer,
