@@ -4,6 +4,7 @@ import { rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { dirname } from 'node:path'
 import { startLocalStack } from '../../local/local-stack.ts'
+import { activityItem } from '../../shared/adapters/activity-log.ts'
 import { API_KEY_SORT_KEY, apiKeyPartitionKey } from '../../shared/adapters/api-key-store.ts'
 import {
   COUNT_ATTRIBUTE,
@@ -218,13 +219,26 @@ const scenarios: Record<string, Scenario> = {
             updated_at: new Date().toISOString(),
           },
           ConditionExpression: 'attribute_not_exists(pk)',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
+        // the store's count update, its limit condition included (ADD, so the first one works)
         count: {
           TableName: tableName,
           Key: { pk: companyPartitionKey(FLOOR_COMPANY), sk: COUNT_SORT_KEY },
           UpdateExpression: 'ADD #count :one',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
           ExpressionAttributeNames: { '#count': COUNT_ATTRIBUTE },
-          ExpressionAttributeValues: { ':one': 1 },
+          ExpressionAttributeValues: { ':one': 1, ':limit': 1_000_000 },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        },
+        activity: {
+          TableName: tableName,
+          Item: activityItem(FLOOR_COMPANY, id, {
+            at: new Date().toISOString(),
+            kind: 'created',
+            actor: { apiKeyId: 'cold-start-floor', apiKeyName: 'cold-start floor' },
+          }),
+          ConditionExpression: 'attribute_not_exists(pk)',
         },
       },
     ]
