@@ -60,6 +60,7 @@ export async function startChangeEventStream(options: ChangeEventStreamOptions):
     streamArn,
     functionName,
     loadHandler: () => options.functions.load(functionName),
+    timeoutMs: options.functions.timeoutMs(functionName),
     settings: PUBLISHER_EVENT_SOURCE,
     checkpoints: options.checkpointFile ? fileCheckpoints(options.checkpointFile) : memoryCheckpoints(),
     ...options.poller,

@@ -185,6 +185,8 @@ function logWhenDone(
 export interface HttpGatewayOptions {
   routes: readonly Route[]
   loadHandler: (route: Route) => Promise<ProxyHandler>
+  /** A function's timeout, for its context. @default its deployed one (infra/function-timeouts.ts) */
+  timeoutMs?: (functionName: string) => number
   /** APIs that answer their own paths before the route table is consulted. */
   mounts?: readonly GatewayMount[]
   host?: string
@@ -218,6 +220,7 @@ export interface HttpGateway {
 export async function startHttpGateway({
   routes,
   loadHandler,
+  timeoutMs,
   mounts = [],
   host = '127.0.0.1',
   port = 0,
@@ -267,7 +270,7 @@ export async function startHttpGateway({
       const handler = await loadHandler(match.route)
       const result = await handler(
         toEvent(request, url, match, body, requestId),
-        lambdaContext(match.route.functionName, requestId),
+        lambdaContext(match.route.functionName, requestId, timeoutMs?.(match.route.functionName)),
       )
       const headers: Record<string, string | string[]> = { ...result.multiValueHeaders } as Record<
         string,

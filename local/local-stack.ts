@@ -212,6 +212,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const gateway = await startHttpGateway({
     routes: routeList,
     loadHandler: (route) => functions.load(route.functionName) as Promise<ProxyHandler>,
+    timeoutMs: (name) => functions.timeoutMs(name),
     mounts: [createLambdaInvokeApi({ functions, region: kms.region })],
     host,
     port,

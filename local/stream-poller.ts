@@ -42,6 +42,8 @@ export interface StreamPollerOptions {
   /** The function the mapping invokes, by name (for its context), and its handler. */
   functionName: string
   loadHandler: () => Promise<LambdaHandler>
+  /** The function's timeout, for its context. @default its deployed one (infra/function-timeouts.ts) */
+  timeoutMs?: number
   settings: StreamMappingSettings
   /** Pause between polls of a shard that had nothing new. @default 250 (Lambda polls 4 times a second) */
   pollIntervalMs?: number
@@ -173,7 +175,10 @@ export function startStreamPoller(options: StreamPollerOptions): StreamPoller {
   async function invoke(batch: readonly DynamoDBRecord[]): Promise<BatchOutcome> {
     try {
       const handler = await loadHandler()
-      const response = await handler({ Records: batch }, lambdaContext(functionName, randomUUID()))
+      const response = await handler(
+        { Records: batch },
+        lambdaContext(functionName, randomUUID(), options.timeoutMs),
+      )
       return outcomeOf(response, batch)
     } catch {
       // the handler logs its own failure; the records are never printed here

@@ -8,8 +8,9 @@ Starts a health run now: every credential is verified again (at most 2 checks pe
 per second) and its health recorded; the run's summary is printed when it ends or hands over.
 
 Target (one of):
-  --local               the local stack (npm start): its Lambda endpoint, the API's port at
-                        http://127.0.0.1:3000 (override with --endpoint or PORT)
+  --local               the local stack (npm start): its Lambda endpoint, the API's address,
+                        http://127.0.0.1:3000 (HOST and PORT as npm start reads them, or
+                        --endpoint)
   --function <name>     a deployed stage's HealthCheckFunctionName output, with the usual AWS
                         environment (AWS_PROFILE or keys, AWS_REGION)
   --endpoint <url>      Lambda endpoint override
@@ -43,7 +44,8 @@ export function healthCheckInvocation(argv: string[]): {
   const local = values.local ?? false
   const functionName = values.function ?? (local ? 'health-check' : undefined)
   if (!functionName) throw new UsageError('say which function: --local or --function <name>')
-  const endpoint = values.endpoint ?? (local ? `http://127.0.0.1:${process.env.PORT || 3000}` : undefined)
+  const localEndpoint = `http://${process.env.HOST || '127.0.0.1'}:${process.env.PORT || 3000}`
+  const endpoint = values.endpoint ?? (local ? localEndpoint : undefined)
   const runId = values['run-id'] ?? `manual-${new Date().toISOString()}`
   if (!/^[\x21-\x7e]{1,64}$/.test(runId))
     throw new UsageError('--run-id must be 1 to 64 visible ASCII characters')

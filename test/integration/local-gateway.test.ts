@@ -129,6 +129,36 @@ describe('the local API gateway in front of a function that throws', () => {
   })
 })
 
+// the context a route's function gets: its name, and the time left of its own timeout
+describe('the local API gateway’s Lambda context', () => {
+  let gateway: HttpGateway
+  const remaining: ProxyHandler = async (_event, context) => ({
+    statusCode: 200,
+    body: JSON.stringify({ name: context.functionName, ms: context.getRemainingTimeInMillis() }),
+  })
+
+  afterAll(async () => {
+    await gateway?.close()
+  })
+
+  it('counts down from the timeout it is told (a bundle’s, from its template)', async () => {
+    gateway = await startHttpGateway({
+      routes: routeList,
+      loadHandler: async () => remaining,
+      timeoutMs: (name) => (name === 'list-docker-registries' ? 4_321 : 0),
+    })
+
+    const body = (await (await fetch(`${gateway.baseUrl}/v3/docker-registries`)).json()) as {
+      name: string
+      ms: number
+    }
+
+    expect(body.name).toBe('list-docker-registries')
+    // list's own timeout is 10 s: only the one it was told gives at most 4.321 s
+    expect(body.ms).toBeLessThanOrEqual(4_321)
+  })
+})
+
 // a bare gateway with small bounds, in front of a function that answers at once
 describe('the local API gateway’s connection bounds', () => {
   const LIMIT = 1024

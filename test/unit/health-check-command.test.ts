@@ -1,16 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { healthCheckInvocation } from '../../infra/cli/health-check.ts'
 
-const savedPort = process.env.PORT
+const saved = { PORT: process.env.PORT, HOST: process.env.HOST }
 
 afterEach(() => {
-  if (savedPort === undefined) delete process.env.PORT
-  else process.env.PORT = savedPort
+  for (const [name, value] of Object.entries(saved)) {
+    if (value === undefined) delete process.env[name]
+    else process.env[name] = value
+  }
 })
 
 describe('npm run health-check', () => {
   it("aims --local at the local stack's Invoke API, on the API's port", () => {
     delete process.env.PORT
+    delete process.env.HOST
 
     expect(healthCheckInvocation(['--local', '--run-id', 'r1'])).toEqual({
       endpoint: 'http://127.0.0.1:3000',
@@ -20,10 +23,11 @@ describe('npm run health-check', () => {
     })
   })
 
-  it('follows PORT, as npm start does', () => {
+  it('follows HOST and PORT, as npm start does', () => {
     process.env.PORT = '4123'
+    process.env.HOST = '127.0.0.2'
 
-    expect(healthCheckInvocation(['--local']).endpoint).toBe('http://127.0.0.1:4123')
+    expect(healthCheckInvocation(['--local']).endpoint).toBe('http://127.0.0.2:4123')
   })
 
   it('takes --endpoint over both', () => {
