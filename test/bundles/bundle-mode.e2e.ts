@@ -2,7 +2,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda'
+import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readFunctionAssets } from '../../local/cloud-assembly.ts'
 import {
@@ -12,18 +12,11 @@ import {
   TEST_REGISTRY_USERNAME,
 } from '../support/docker-registry.ts'
 import { type EventReceiver, startEventReceiver } from '../support/event-receiver.ts'
+import { localLambdaClient } from '../support/local-lambda-client.ts'
 import { runNpmStart, type StartedLocalStack } from '../support/npm-start.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const CDK_OUT = resolve(ROOT, process.env.LOCAL_BUNDLES ?? 'cdk.out')
-
-const lambdaClient = (endpoint: string) =>
-  new LambdaClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: 1,
-  })
 
 const payloadOf = (output: InvokeCommandOutput) => JSON.parse(new TextDecoder().decode(output.Payload))
 
@@ -50,7 +43,7 @@ describe('npm start with LOCAL_BUNDLES: the bundles cdk deploy uploads, end to e
   beforeAll(async () => {
     ;[registry, receiver] = await Promise.all([startDockerRegistry(), startEventReceiver()])
     stack = await runNpmStart({ LOCAL_BUNDLES: CDK_OUT, LOCAL_EVENT_TARGET_URL: receiver.url })
-    lambda = lambdaClient(stack.lambdaEndpoint)
+    lambda = localLambdaClient(stack.lambdaEndpoint)
   })
 
   afterAll(async () => {
@@ -180,7 +173,7 @@ describe('npm start with LOCAL_BUNDLES on an altered copy of the assembly', () =
       "import { document } from './chunk-missing.mjs'\nexport const handler = async () => document\n",
     )
     stack = await runNpmStart({ LOCAL_BUNDLES: copy })
-    lambda = lambdaClient(stack.lambdaEndpoint)
+    lambda = localLambdaClient(stack.lambdaEndpoint)
   })
 
   afterAll(async () => {

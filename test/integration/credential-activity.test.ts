@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda'
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda'
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createDynamoCredentialStore } from '../../shared/adapters/docker-registry-store.ts'
@@ -11,6 +11,7 @@ import {
   TEST_REGISTRY_PASSWORD,
   TEST_REGISTRY_USERNAME,
 } from '../support/docker-registry.ts'
+import { localLambdaClient } from '../support/local-lambda-client.ts'
 import { newCompanyId, startTestStack, type TestStack } from '../support/test-stack.ts'
 
 let stack: TestStack
@@ -19,11 +20,7 @@ let lambda: LambdaClient
 
 beforeAll(async () => {
   ;[stack, registry] = await Promise.all([startTestStack(), startDockerRegistry()])
-  lambda = new LambdaClient({
-    endpoint: stack.lambdaEndpoint,
-    region: stack.kms.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  })
+  lambda = localLambdaClient(stack.lambdaEndpoint, stack.kms.region)
 })
 
 afterAll(async () => {
