@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -7,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { closeServer, listen } from '../../local/server-lifecycle.ts'
 import { startEcrFake } from '../support/ecr-fake.ts'
+import { type NodeScriptResult, runNodeScript } from '../support/node-script.ts'
 import {
   type SynthesizedBundle,
   staticallyLoaded,
@@ -30,25 +30,10 @@ function runWithBundle(
   bundle: SynthesizedBundle,
   script: string,
   env: Record<string, string>,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+): Promise<NodeScriptResult> {
   const source = `const bundle = await import(${JSON.stringify(pathToFileURL(bundle.file).href)});\n${script}`
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', source], {
-      // nothing inherited: no AWS settings of the machine running the tests
-      env: { PATH: process.env.PATH, HOME: emptyHome, ...bundle.environment, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8')
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8')
-    })
-    child.on('error', reject)
-    child.on('exit', (code) => resolve({ code, stdout, stderr }))
-  })
+  // nothing inherited: no AWS settings of the machine running the tests
+  return runNodeScript(source, { PATH: process.env.PATH, HOME: emptyHome, ...bundle.environment, ...env })
 }
 
 const temporaryHomes: string[] = []

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { runNodeScript } from '../../support/node-script.ts'
 
 /** What one process cost: its wall time, and the CPU time (user + system, all threads) it used. */
 export interface ProcessCost {
@@ -13,29 +14,15 @@ const PRINT_CPU =
   'const __cpu = process.cpuUsage(); process.stdout.write(String((__cpu.user + __cpu.system) / 1000))'
 
 /** Runs `node --input-type=module -e <script>` to its end and returns what it cost. */
-export function measureNode(script: string, env: NodeJS.ProcessEnv): Promise<ProcessCost> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now()
-    const child = spawn(process.execPath, ['--input-type=module', '-e', `${script};\n${PRINT_CPU}`], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString('utf8')
-    })
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8')
-    })
-    child.on('error', reject)
-    child.on('close', (code) => {
-      const wallMs = performance.now() - started
-      const cpuMs = Number(stdout.trim().split('\n').at(-1))
-      if (code === 0 && Number.isFinite(cpuMs)) resolve({ wallMs, cpuMs })
-      else reject(new Error(`node -e ${script} exited with ${code}: ${stderr.slice(0, 2000)}`))
-    })
-  })
+export async function measureNode(script: string, env: NodeJS.ProcessEnv): Promise<ProcessCost> {
+  const started = performance.now()
+  const { code, stdout, stderr } = await runNodeScript(`${script};\n${PRINT_CPU}`, env)
+  const wallMs = performance.now() - started
+  const cpuMs = Number(stdout.trim().split('\n').at(-1))
+  if (code !== 0 || !Number.isFinite(cpuMs)) {
+    throw new Error(`node -e ${script} exited with ${code}: ${stderr.slice(0, 2000)}`)
+  }
+  return { wallMs, cpuMs }
 }
 
 /** A script that imports `file`: what a cold start pays before the handler runs. */
