@@ -13,7 +13,11 @@ import {
   TEST_REGISTRY_USERNAME,
 } from '../support/docker-registry.ts'
 import { basicAuth, type PushedImage, pushToken, registryPusher } from '../support/registry-images.ts'
-import { type RunningTokenService, startTokenService } from '../support/registry-token-service.ts'
+import {
+  type RunningTokenService,
+  startTokenService,
+  tokenAuthOf,
+} from '../support/registry-token-service.ts'
 
 // the local stack's settings: plain http and loopback are allowed, nothing else internal is
 const LOCAL: RegistryVerifierOptions = { allowInsecureHttp: true, allowLoopback: true, timeoutMs: 3_000 }
@@ -139,13 +143,7 @@ describe('image verification against a real registry with token (Bearer) auth', 
 
   beforeAll(async () => {
     tokenService = await startTokenService({ ...credentials, deniedRepositories: ['acme/secret'] })
-    registry = await startDockerRegistry({
-      kind: 'token',
-      realm: tokenService.realm,
-      service: tokenService.service,
-      issuer: tokenService.issuer,
-      rootCertBundlePath: tokenService.certificatePath,
-    })
+    registry = await startDockerRegistry(tokenAuthOf(tokenService))
     const login = basicAuth(TEST_REGISTRY_USERNAME, TEST_REGISTRY_PASSWORD)
     const token = await pushToken(tokenService.realm, tokenService.service, 'acme/multi', login)
     await registryPusher(registry.host, token).pushIndex('acme/multi', '2.0', [AMD64, ARM64])

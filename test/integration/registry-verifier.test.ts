@@ -17,7 +17,11 @@ import {
   TEST_REGISTRY_PASSWORD,
   TEST_REGISTRY_USERNAME,
 } from '../support/docker-registry.ts'
-import { type RunningTokenService, startTokenService } from '../support/registry-token-service.ts'
+import {
+  type RunningTokenService,
+  startTokenService,
+  tokenAuthOf,
+} from '../support/registry-token-service.ts'
 import {
   createSelfSignedCertificate,
   type SelfSignedCertificate,
@@ -169,13 +173,7 @@ describe.skipIf(SKIP_REGISTRY_TESTS)(
 
     beforeAll(async () => {
       tokenService = await startTokenService({ ...credentials, tokenField: 'access_token' })
-      registry = await startDockerRegistry({
-        kind: 'token',
-        realm: tokenService.realm,
-        service: tokenService.service,
-        issuer: tokenService.issuer,
-        rootCertBundlePath: tokenService.certificatePath,
-      })
+      registry = await startDockerRegistry(tokenAuthOf(tokenService))
     })
     afterAll(async () => {
       await registry?.stop()

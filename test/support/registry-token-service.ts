@@ -1,6 +1,7 @@
 import { randomUUID, sign, timingSafeEqual, X509Certificate } from 'node:crypto'
 import http from 'node:http'
 import { closeServer, listen } from '../../local/server-lifecycle.ts'
+import type { DockerRegistryAuth } from './docker-registry.ts'
 import { createSelfSignedCertificate } from './self-signed-certificate.ts'
 
 /**
@@ -134,5 +135,16 @@ export async function startTokenService(options: TokenServiceOptions): Promise<R
       await closeServer(server)
       await signer.remove()
     },
+  }
+}
+
+/** The `token` auth of a registry that sends its clients to `tokenService` and trusts its tokens. */
+export function tokenAuthOf(tokenService: RunningTokenService): DockerRegistryAuth {
+  return {
+    kind: 'token',
+    realm: tokenService.realm,
+    service: tokenService.service,
+    issuer: tokenService.issuer,
+    rootCertBundlePath: tokenService.certificatePath,
   }
 }
