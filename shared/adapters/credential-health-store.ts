@@ -16,7 +16,12 @@ import { companyPartitionKey, credentialSortKey } from '../domain/credential-key
 import type { VerificationStatus } from '../domain/verify-credential.ts'
 import { activityItem } from './activity-log.ts'
 import { translateAwsError } from './aws-errors.ts'
-import { type CredentialItem, SUMMARY_ATTRIBUTES, toCredentialSummary } from './docker-registry-store.ts'
+import {
+  type CredentialItem,
+  SUMMARY_ATTRIBUTES,
+  SUMMARY_NAMES,
+  toCredentialSummary,
+} from './docker-registry-store.ts'
 
 /**
  * The health attributes of credential items: plain top-level attributes beside the credential's
@@ -210,7 +215,7 @@ export function createDynamoCredentialHealthStore({
             TableName: tableName,
             Key: key(companyId, id),
             ProjectionExpression: READ_ATTRIBUTES.join(', '),
-            ExpressionAttributeNames: { '#name': 'name' },
+            ExpressionAttributeNames: SUMMARY_NAMES,
             ConsistentRead: true,
           }),
         )

@@ -107,8 +107,10 @@ export const SUMMARY_ATTRIBUTES = [
   'updated_at',
   'registry_host',
 ]
-const SUMMARY_PROJECTION = SUMMARY_ATTRIBUTES.join(', ')
-const SUMMARY_NAMES = { '#name': 'name' }
+/** {@link SUMMARY_ATTRIBUTES} as a `ProjectionExpression`, with {@link SUMMARY_NAMES}. */
+export const SUMMARY_PROJECTION = SUMMARY_ATTRIBUTES.join(', ')
+/** The `ExpressionAttributeNames` of the summary attributes (`name` is a reserved word). */
+export const SUMMARY_NAMES = { '#name': 'name' }
 
 /** Maps a sealed secret to its attribute. */
 export function toEnvelopeAttribute(sealed: SealedSecret): EnvelopeAttribute {

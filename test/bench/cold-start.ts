@@ -9,7 +9,8 @@ import { API_KEY_SORT_KEY, apiKeyPartitionKey } from '../../shared/adapters/api-
 import {
   COUNT_ATTRIBUTE,
   COUNT_SORT_KEY,
-  SUMMARY_ATTRIBUTES,
+  SUMMARY_NAMES,
+  SUMMARY_PROJECTION,
 } from '../../shared/adapters/docker-registry-store.ts'
 import { hashApiKey } from '../../shared/domain/api-key.ts'
 import {
@@ -115,8 +116,8 @@ const apiKeyRead = {
   Key: { pk: apiKeyPartitionKey(hashApiKey(stack.apiKey)), sk: API_KEY_SORT_KEY },
 }
 const summaryRead = {
-  ProjectionExpression: SUMMARY_ATTRIBUTES.join(', '),
-  ExpressionAttributeNames: { '#name': 'name' },
+  ProjectionExpression: SUMMARY_PROJECTION,
+  ExpressionAttributeNames: SUMMARY_NAMES,
   ConsistentRead: true,
 }
 const FLOOR_COMPANY = 'cold-start-floor'
