@@ -7,7 +7,7 @@ import { routeList } from '../shared/http/routes.ts'
  */
 
 /** API routes and the rest: well under API Gateway's 29 s integration timeout. */
-export const DEFAULT_TIMEOUT_SECONDS = 10
+const DEFAULT_TIMEOUT_SECONDS = 10
 
 // a route that waits for an internal function (the verifier: a 5 s registry deadline, KMS,
 // DynamoDB) gets its time plus room for the answer, still under API Gateway's 29 s
